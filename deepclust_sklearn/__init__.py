@@ -1,0 +1,35 @@
+"""deepclust_sklearn: deep image clustering (IIC, DAC, DeepCluster) as scikit-learn estimators."""
+
+from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
+from .iic import IICEstimator
+from .losses import IICLoss
+from .metrics import (
+    adjusted_rand_score,
+    ari_scorer,
+    clustering_accuracy,
+    clustering_accuracy_scorer,
+    clustering_scores,
+    hungarian_match,
+    nmi_scorer,
+    normalized_mutual_info_score,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IICEstimator",
+    "IICLoss",
+    "adjusted_rand_score",
+    "ari_scorer",
+    "clustering_accuracy",
+    "clustering_accuracy_scorer",
+    "clustering_scores",
+    "hungarian_match",
+    "load_digits_images",
+    "load_mnist",
+    "make_image_blobs",
+    "nmi_scorer",
+    "normalized_mutual_info_score",
+    "read_idx",
+    "__version__",
+]

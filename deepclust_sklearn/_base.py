@@ -1,0 +1,390 @@
+"""The estimator base shared by IIC, DAC and DeepCluster.
+
+:class:`BaseDeepClusterer` is a plain scikit-learn estimator. ``fit`` follows
+one template for every method:
+
+1. validate the parameters and the input (vectors, images, or flattened images
+   with a declared ``image_shape``) without copying or modifying it;
+2. derive the input standardisation (per channel for images, per feature for
+   vectors);
+3. seed torch from ``random_state`` inside :func:`torch.random.fork_rng`, so
+   fitting never touches the caller's global random state;
+4. build the method's private skorch ``NeuralNet`` subclass as ``net_`` and
+   train it on an :class:`ArrayDataset` that hands out whole batches;
+5. let the method finish (``_after_training``), then derive consecutive
+   ``labels_`` from a batched pass over the training data.
+
+``transform`` and ``predict`` run batch by batch on ``device`` through skorch's
+``forward_iter``, so memory does not grow with the number of samples beyond
+the output itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch.utils.data import Dataset
+
+_STATS_CHUNK = 65536
+
+
+class ArrayDataset(Dataset):
+    """A 2-D array served in whole batches as float32 tensors of one sample shape.
+
+    ``__getitems__`` lets torch's ``DataLoader`` fetch a batch with one fancy
+    index instead of one Python call per sample; the array itself (a numpy
+    array or memmap) is never copied as a whole.
+    """
+
+    def __init__(self, X: np.ndarray, sample_shape: tuple[int, ...]) -> None:
+        self.X = X
+        self.sample_shape = tuple(sample_shape)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def _batch(self, indices) -> torch.Tensor:
+        rows = np.asarray(self.X[indices], dtype=np.float32)
+        return torch.from_numpy(rows.reshape((-1, *self.sample_shape)))
+
+    def __getitem__(self, index):
+        return self._batch([index])[0], torch.zeros(())
+
+    def __getitems__(self, indices):
+        return self._batch(np.sort(np.asarray(indices))), torch.zeros(len(indices))
+
+
+def keep_batch(batch):
+    """``collate_fn`` for :class:`ArrayDataset`: the batch is already assembled."""
+    return batch
+
+
+def channel_stats(X: np.ndarray, sample_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation per channel (images) or per feature (vectors).
+
+    Computed in float64 over chunks of rows, so a memmap is read once and never
+    loaded whole. Zero deviations become 1. Returned shaped to broadcast
+    against one sample: ``(C, 1, 1)`` for images, ``(D,)`` for vectors.
+    """
+    is_image = len(sample_shape) == 3
+    groups = sample_shape[0] if is_image else int(np.prod(sample_shape))
+    total = np.zeros(groups)
+    total_sq = np.zeros(groups)
+    for start in range(0, len(X), _STATS_CHUNK):
+        chunk = np.asarray(X[start : start + _STATS_CHUNK], dtype=np.float64)
+        chunk = chunk.reshape(len(chunk), groups, -1)
+        total += chunk.sum(axis=(0, 2))
+        total_sq += (chunk**2).sum(axis=(0, 2))
+    count = len(X) * (int(np.prod(sample_shape)) // groups)
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    std[std < 1e-8 * np.maximum(1.0, np.abs(mean))] = 1.0
+    shape = (groups, 1, 1) if is_image else (groups,)
+    return mean.reshape(shape).astype(np.float32), std.reshape(shape).astype(np.float32)
+
+
+def resolve_device(device: str, owner: str) -> torch.device:
+    """Parse ``device`` and check it exists, with an error that says what to do."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"The 'device' parameter of {owner} must be a torch device string such as 'cpu', "
+            f"'cuda' or 'cuda:1'. Got {device!r} instead."
+        ) from exc
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available here; use device='cpu'.")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist."
+            )
+    elif parsed.type != "cpu":
+        raise ValueError(f"device={device!r} is not supported; use 'cpu' or 'cuda'.")
+    return parsed
+
+
+class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Common parameters, validation, seeding and the fit template.
+
+    Subclasses define ``__init__`` (storing arguments only), ``_net_class``
+    (their private skorch ``NeuralNet``), ``_net_kwargs(sample_shape, mean,
+    scale)`` with the method's module and criterion, and may override
+    ``_after_training(dataset)`` and ``_training_outputs(dataset)``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 2, None, closed="left")],
+        "image_shape": [tuple, list, None],
+        "module": [type, None],
+        "module_kwargs": [dict, None],
+        "augment": [StrOptions({"auto", "none"}), callable],
+        "optimizer": [type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+    }
+
+    _net_class: type
+
+    # ----------------------------------------------------------- input shape
+    def _sample_shape_of(self, X) -> tuple[int, ...] | None:
+        """One sample's shape for an nd input, or the declared ``image_shape``."""
+        ndim = X.ndim
+        if ndim == 3:
+            return (1, *X.shape[1:])
+        if ndim == 4:
+            return tuple(X.shape[1:])
+        if ndim > 4:
+            raise ValueError(
+                f"{type(self).__name__} accepts 2-D (n_samples, n_features), 3-D (n_samples, H, W) or "
+                f"4-D (n_samples, C, H, W) arrays; got an array with {ndim} dimensions, shape {X.shape}."
+            )
+        return None
+
+    def _declared_image_shape(self, n_features: int) -> tuple[int, ...]:
+        shape = tuple(int(s) for s in self.image_shape)
+        if len(shape) == 2:
+            shape = (1, *shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(
+                f"image_shape must be (H, W) or (C, H, W) with positive sizes; got {self.image_shape!r}."
+            )
+        if int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values but X has "
+                f"{n_features} features; flattened images must have C*H*W features."
+            )
+        return shape
+
+    def _validate_input(self, X, reset: bool) -> tuple[np.ndarray, tuple[int, ...]]:
+        """Validate ``X`` and return it as a 2-D float array plus one sample's shape.
+
+        Images (3-D/4-D) are viewed as 2-D without a copy; ``validate_data``
+        then checks finiteness, dtype, sample count and, when ``reset`` is
+        False, the feature count seen in ``fit``.
+        """
+        nd_shape = None
+        if not sp.issparse(X) and not hasattr(X, "iloc"):
+            array = X if isinstance(X, np.ndarray) else np.asarray(X)
+            if array.ndim > 2:
+                if array.dtype.kind not in "biuf":
+                    raise ValueError(f"Image arrays must be numeric; got dtype {array.dtype}.")
+                nd_shape = self._sample_shape_of(array)
+                X = array.reshape(len(array), -1)
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float32, np.float64],
+            ensure_min_samples=2 if reset else 1,
+            copy=False,
+        )
+        if nd_shape is not None and self.image_shape is not None and reset:
+            declared = self._declared_image_shape(X.shape[1])
+            if declared != nd_shape:
+                raise ValueError(f"X has images of shape {nd_shape} but image_shape={self.image_shape!r}.")
+        if nd_shape is None:
+            nd_shape = (
+                self._declared_image_shape(X.shape[1]) if self.image_shape is not None else (X.shape[1],)
+            )
+        if reset:
+            self.input_shape_ = nd_shape
+        elif nd_shape != self.input_shape_ and len(nd_shape) == 3:
+            raise ValueError(
+                f"X has samples of shape {nd_shape} but {type(self).__name__} was fitted on samples "
+                f"of shape {self.input_shape_}."
+            )
+        return X, self.input_shape_
+
+    # ------------------------------------------------------------- training
+    def _check_n_samples(self, n_samples: int) -> None:
+        if n_samples < self.n_clusters:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+
+    def _backbone(self, sample_shape: tuple[int, ...]) -> tuple[type, dict]:
+        from .networks import default_backbone
+
+        if self.module is None:
+            return default_backbone(sample_shape)
+        return self.module, dict(self.module_kwargs or {})
+
+    def _augmenter_factory(self, sample_shape: tuple[int, ...], fill):
+        """A picklable no-argument callable that builds the training augmenter.
+
+        The net calls it in ``initialize_module`` (skorch's place for torch
+        modules); a user's callable is deep-copied so the one passed stays untouched.
+        """
+        from .augment import Identity, default_augmenter
+
+        if isinstance(self.augment, str) and self.augment == "auto":
+            return functools.partial(default_augmenter, sample_shape, fill=fill)
+        if isinstance(self.augment, str) and self.augment == "none":
+            return Identity
+        return functools.partial(copy.deepcopy, self.augment)
+
+    def _net_kwargs(self, sample_shape, mean, scale) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _build_net(self, sample_shape, mean, scale, device):
+        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        return self._net_class(
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            callbacks=callbacks,
+            train_split=None,
+            device=str(device),
+            verbose=self.verbose,
+            warm_start=self.warm_start,
+            iterator_train__collate_fn=keep_batch,
+            iterator_train__shuffle=True,
+            iterator_valid__collate_fn=keep_batch,
+            **self._net_kwargs(sample_shape, mean, scale),
+        )
+
+    def _torch_seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _rng_devices(self, device: torch.device) -> list:
+        return [device] if device.type == "cuda" else []
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network on ``X`` and cluster it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) or (n_samples, C, H, W)
+            Vectors, grey-scale images, or images with channels. Flattened
+            images work with ``image_shape`` set. ``X`` is never modified.
+        y : None
+            Ignored; present for API consistency. Labels are never used.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        device = resolve_device(self.device, type(self).__name__)
+        continuing = self.warm_start and hasattr(self, "net_")
+        X2d, sample_shape = self._validate_input(X, reset=not continuing)
+        self._check_n_samples(len(X2d))
+        dataset = ArrayDataset(X2d, sample_shape)
+        with torch.random.fork_rng(devices=self._rng_devices(device)):
+            torch.manual_seed(self._torch_seed())
+            if not continuing:
+                self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
+                self.net_ = self._build_net(sample_shape, self._input_mean, self._input_scale, device)
+            self.net_.fit(dataset, None)
+            self._after_training(dataset)
+        self.history_ = self.net_.history
+        self._set_labels(self._training_outputs(dataset))
+        return self
+
+    def _after_training(self, dataset: ArrayDataset) -> None:
+        """Method-specific work once the network is trained (e.g. pick a sub-head)."""
+
+    def _training_outputs(self, dataset: ArrayDataset) -> np.ndarray:
+        """Per-cluster scores of the training data, higher meaning more likely."""
+        return self._raw_scores(dataset)
+
+    # ------------------------------------------------------------ inference
+    def _raw_scores(self, dataset: ArrayDataset) -> np.ndarray:
+        """Concatenate the net's ``evaluation_step`` outputs over batches."""
+        chunks = [out.numpy() for out in self.net_.forward_iter(dataset, training=False, device="cpu")]
+        return np.concatenate(chunks, axis=0)
+
+    def _set_labels(self, scores: np.ndarray) -> None:
+        """Consecutive ``labels_`` and the column order that ``transform`` uses.
+
+        Clusters that received training samples become labels ``0..n_found-1``
+        in the order of their network output index; unused clusters go to the end of
+        ``transform``'s columns and are never predicted.
+        """
+        raw_labels = scores.argmax(axis=1)
+        used = np.unique(raw_labels)
+        unused = np.setdiff1d(np.arange(scores.shape[1]), used)
+        self._column_order = np.concatenate([used, unused])
+        self.n_clusters_found_ = int(len(used))
+        self.labels_ = np.searchsorted(used, raw_labels).astype(np.int64)
+        if self.n_clusters_found_ < self.n_clusters:
+            warnings.warn(
+                f"{type(self).__name__} put the data into {self.n_clusters_found_} clusters, fewer than "
+                f"n_clusters={self.n_clusters}. Try more max_epochs, a lower lr, another random_state, "
+                "or a smaller n_clusters.",
+                ConvergenceWarning,
+            )
+
+    def transform(self, X) -> np.ndarray:
+        """Cluster probabilities, column ``j`` for label ``j``.
+
+        Parameters
+        ----------
+        X : array-like of the same kind as in ``fit``
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Rows sum to 1; columns beyond ``n_clusters_found_`` belong to
+            clusters that no training sample fell into. The dtype follows
+            ``X`` (float32 stays float32, anything else gives float64).
+        """
+        check_is_fitted(self)
+        X2d, sample_shape = self._validate_input(X, reset=False)
+        scores = self._raw_scores(ArrayDataset(X2d, sample_shape))[:, self._column_order]
+        return scores.astype(X2d.dtype if X2d.dtype == np.float32 else np.float64, copy=False)
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster label of each sample (consecutive, as in ``labels_``).
+
+        Parameters
+        ----------
+        X : array-like of the same kind as in ``fit``
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int64
+        """
+        proba = self.transform(X)
+        return proba[:, : self.n_clusters_found_].argmax(axis=1).astype(np.int64)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit and return ``labels_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X).labels_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,311 @@
+"""IICEstimator: Invariant Information Clustering as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Sequence
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+from sklearn.utils._param_validation import Interval
+
+from ._base import BaseDeepClusterer
+from .losses import IICLoss
+from .networks import ClusteringNet
+
+__all__ = ["IICEstimator"]
+
+_HEADS = ("cluster", "overcluster")
+
+
+class _IICNet(NeuralNet):
+    """skorch net for IIC: overrides only ``train_step_single``, ``get_loss``,
+    ``evaluation_step``, ``initialize_module`` and the epoch hooks.
+
+    Each step takes ``B`` images, makes ``repeats`` independently augmented
+    copies of each, passes anchors and copies through the trunk together and
+    scores every pair with :class:`~deepclust_sklearn.losses.IICLoss`, once
+    per sub-head of the heads scheduled for this epoch.
+    """
+
+    def __init__(self, module, *args, augmenter_factory=None, repeats=5, head_schedule=("cluster",), **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.augmenter_factory = augmenter_factory
+        self.repeats = repeats
+        self.head_schedule = head_schedule
+        self.selected_subhead = 0
+
+    def initialize_module(self):
+        """Build the network, then the augmenter (a module skorch moves to ``device``)."""
+        super().initialize_module()
+        augmenter = self.augmenter_factory()
+        self.augmenter_ = augmenter.to(self.device) if isinstance(augmenter, torch.nn.Module) else augmenter
+        return self
+
+    # ---- per-epoch schedule -------------------------------------------------
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.trained_heads_ = self.head_schedule[(len(self.history) - 1) % len(self.head_schedule)]
+        self._subhead_loss_sum = None
+        self._n_seen = 0
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        self.history.record("heads", "+".join(self.trained_heads_))
+        if self._subhead_loss_sum is not None:
+            losses = (self._subhead_loss_sum / self._n_seen).tolist()
+            self.history.record("subhead_losses", losses)
+            self.history.record("best_subhead_loss", min(losses))
+        else:
+            self.history.record("best_subhead_loss", None)
+        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+
+    # ---- training step ------------------------------------------------------
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        x, _ = unpack_data(batch)
+        x = self.module_.standardize(to_tensor(x, device=self.device))
+        n = len(x)
+        copies = self.augmenter_(x.repeat(self.repeats, *([1] * (x.dim() - 1))))
+        features = self.module_.features(torch.cat([x, copies]))
+        outputs = {}
+        for head in self.trained_heads_:
+            probs = self.module_.heads[head](features)
+            outputs[head] = (probs[:, :n].repeat(1, self.repeats, 1), probs[:, n:])
+        loss = self.get_loss(outputs, None, X=x, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": outputs}
+
+    def get_loss(self, y_pred, y_true=None, X=None, training=False):
+        """Sum over trained heads of the mean IIC loss over their sub-heads."""
+        total = 0.0
+        for head, (anchor_probs, copy_probs) in y_pred.items():
+            per_subhead = self.criterion_(anchor_probs, copy_probs)
+            if head == "cluster" and training:
+                weighted = per_subhead.detach() * len(X)
+                self._subhead_loss_sum = weighted if self._subhead_loss_sum is None else self._subhead_loss_sum + weighted
+                self._n_seen += len(X)
+            total = total + per_subhead.mean()
+        return total
+
+    # ---- inference ----------------------------------------------------------
+    def evaluation_step(self, batch, training=False):
+        """Probabilities of the selected sub-head of the ``cluster`` head, ``(B, n_clusters)``."""
+        x, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.module_(to_tensor(x, device=self.device))["cluster"][self.selected_subhead]
+
+
+class IICEstimator(BaseDeepClusterer):
+    """Invariant Information Clustering (Ji, Henriques & Vedaldi, ICCV 2019).
+
+    A network maps each sample to a softmax over ``n_clusters`` clusters and
+    is trained to maximise the mutual information between the cluster
+    assignments of a sample and of randomly transformed copies of it (see
+    :class:`~deepclust_sklearn.losses.IICLoss`). The mutual information
+    rewards confident, transformation-invariant *and* balanced assignments,
+    so it does not collapse to one cluster.
+
+    As in the paper, a shared trunk carries two heads, each with
+    ``n_subheads`` independent sub-heads: the ``cluster`` head with
+    ``n_clusters`` outputs and an auxiliary ``overcluster`` head with more
+    outputs, trained in turn epoch by epoch following ``head_schedule``. The
+    predicting sub-head is the one with the lowest IIC loss in the last
+    epoch that trained the ``cluster`` head — chosen without labels.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        Number of clusters of the main head (and of ``labels_``).
+    overcluster : int or None, default=50
+        Outputs of the auxiliary over-clustering head (IIC: 50 for MNIST,
+        70 for CIFAR-10); ``None`` trains the main head only.
+    n_subheads : int, default=5
+        Sub-heads per head.
+    lamb : float, default=1.0
+        Weight of the marginal entropy terms in the loss (1 is mutual information).
+    repeats : int, default=5
+        Independently transformed copies of every image per step (IIC's ``r``).
+    head_schedule : tuple of str, default=("cluster", "cluster", "overcluster")
+        Which head epoch ``e`` trains: entry ``e % len(head_schedule)``.
+        Entries are ``"cluster"``, ``"overcluster"`` or ``"both"`` (the sum
+        of the two losses in every step).
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` or ``(H, W)`` of flattened image rows, so that images
+        can pass through a ``Pipeline`` as 2-D arrays. ``None``: 2-D input
+        are vectors; 3-D/4-D input are images of their own shape.
+    module : type or None, default=None
+        Backbone class, called as ``module(input_shape, **module_kwargs)``
+        and exposing ``out_features``; ``None`` picks one from the input
+        shape (:func:`~deepclust_sklearn.networks.default_backbone`).
+    module_kwargs : dict or None, default=None
+        Keyword arguments for ``module``.
+    augment : {"auto", "none"} or callable, default="auto"
+        Transformations ``g``: ``"auto"`` uses
+        :class:`~deepclust_sklearn.augment.ImageAugmenter` for images and
+        :class:`~deepclust_sklearn.augment.VectorAugmenter` for vectors;
+        a callable maps a standardised batch tensor to a transformed one.
+    optimizer : type, default=torch.optim.Adam
+    lr : float, default=1e-3
+        Learning rate (the paper's 1e-4 is tuned for days of GPU training).
+    max_epochs : int, default=30
+        Passes over the data.
+    batch_size : int, default=128
+        Distinct images per step; each step sees ``batch_size * (1 + repeats)`` inputs.
+    callbacks : list of skorch callbacks or None, default=None
+        Passed to the skorch net (copied, so yours are not modified).
+    device : str, default="cpu"
+        Torch device to train and predict on, e.g. ``"cuda"``.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table (loss, trained heads, best sub-head loss).
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch inside a forked RNG (the global state is left alone).
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Consecutive cluster labels of the training data.
+    n_clusters_found_ : int
+        Distinct clusters in ``labels_`` (a ``ConvergenceWarning`` is raised
+        when this is below ``n_clusters``).
+    best_subhead_ : int
+        Index of the predicting sub-head (lowest loss, label-free).
+    net_ : skorch.NeuralNet
+        The trained skorch net.
+    history_ : skorch.History
+        Per-epoch ``train_loss``, ``heads``, ``subhead_losses``, ``dur``.
+    input_shape_ : tuple of int
+        Shape of one sample as the network sees it.
+    n_features_in_ : int
+        Number of values per sample.
+
+    See Also
+    --------
+    deepclust_sklearn.losses.IICLoss : The loss on its own.
+    sklearn.cluster.KMeans : Clustering without representation learning.
+
+    References
+    ----------
+    X. Ji, J. F. Henriques and A. Vedaldi. "Invariant Information Clustering
+    for Unsupervised Image Classification and Segmentation." ICCV 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from deepclust_sklearn import IICEstimator
+    >>> X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    >>> est = IICEstimator(n_clusters=3, overcluster=None, max_epochs=5, batch_size=32,
+    ...                    random_state=0).fit(X)
+    >>> est.labels_.shape, est.transform(X).shape
+    ((60,), (60, 3))
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDeepClusterer._parameter_constraints,
+        "overcluster": [Interval(Integral, 2, None, closed="left"), None],
+        "n_subheads": [Interval(Integral, 1, None, closed="left")],
+        "lamb": [Interval(Real, 0, None, closed="left")],
+        "repeats": [Interval(Integral, 1, None, closed="left")],
+        "head_schedule": [tuple, list],
+    }
+
+    _net_class = _IICNet
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        overcluster: int | None = 50,
+        n_subheads: int = 5,
+        lamb: float = 1.0,
+        repeats: int = 5,
+        head_schedule: Sequence[str] = ("cluster", "cluster", "overcluster"),
+        image_shape: tuple | None = None,
+        module: type | None = None,
+        module_kwargs: dict | None = None,
+        augment="auto",
+        optimizer: type = torch.optim.Adam,
+        lr: float = 1e-3,
+        max_epochs: int = 30,
+        batch_size: int = 128,
+        callbacks: list | None = None,
+        device: str = "cpu",
+        verbose: int = 0,
+        random_state=None,
+        warm_start: bool = False,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.overcluster = overcluster
+        self.n_subheads = n_subheads
+        self.lamb = lamb
+        self.repeats = repeats
+        self.head_schedule = head_schedule
+        self.image_shape = image_shape
+        self.module = module
+        self.module_kwargs = module_kwargs
+        self.augment = augment
+        self.optimizer = optimizer
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.callbacks = callbacks
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+        self.warm_start = warm_start
+
+    def _head_schedule(self) -> tuple[tuple[str, ...], ...]:
+        """The schedule as a tuple of head-name tuples, validated."""
+        allowed = {"cluster", "overcluster", "both"}
+        schedule = tuple(self.head_schedule)
+        bad = [h for h in schedule if h not in allowed]
+        if not schedule or bad:
+            raise ValueError(
+                f"head_schedule must be a non-empty sequence of {sorted(allowed)}; got {self.head_schedule!r}."
+            )
+        if self.overcluster is None:
+            return (("cluster",),)
+        return tuple(_HEADS if h == "both" else (h,) for h in schedule)
+
+    def _net_kwargs(self, sample_shape, mean, scale) -> dict:
+        schedule = self._head_schedule()
+        if not any("cluster" in heads for heads in schedule):
+            raise ValueError(f"head_schedule={self.head_schedule!r} never trains the 'cluster' head.")
+        heads = {"cluster": self.n_clusters}
+        if self.overcluster is not None:
+            heads["overcluster"] = self.overcluster
+        backbone, backbone_kwargs = self._backbone(sample_shape)
+        return dict(
+            module=ClusteringNet,
+            module__input_shape=sample_shape,
+            module__backbone=backbone,
+            module__backbone_kwargs=backbone_kwargs,
+            module__heads=heads,
+            module__n_subheads=self.n_subheads,
+            module__mean=torch.from_numpy(mean),
+            module__scale=torch.from_numpy(scale),
+            criterion=IICLoss,
+            criterion__lamb=self.lamb,
+            augmenter_factory=self._augmenter_factory(sample_shape, fill=self._fill_value(mean, scale, sample_shape)),
+            repeats=self.repeats,
+            head_schedule=schedule,
+            callbacks__print_log__keys_ignored=["subhead_losses"],
+        )
+
+    @staticmethod
+    def _fill_value(mean, scale, sample_shape):
+        """Standardised value of a raw 0 pixel (the background of digit images)."""
+        if len(sample_shape) != 3:
+            return 0.0
+        return (-mean / scale).reshape(-1).tolist()
+
+    def _after_training(self, dataset) -> None:
+        """Select the sub-head with the lowest loss in the last epoch that trained it."""
+        losses = [row["subhead_losses"] for row in self.net_.history if "subhead_losses" in row]
+        self.best_subhead_ = int(np.argmin(losses[-1])) if losses else 0
+        self.net_.selected_subhead = self.best_subhead_

@@ -1,0 +1,204 @@
+"""Backbones (trunks) and clustering heads.
+
+A backbone is any ``torch.nn.Module`` class whose constructor takes
+``input_shape`` (the shape of one sample, e.g. ``(1, 28, 28)`` or ``(64,)``)
+plus keyword arguments, and which exposes ``out_features`` (the width of the
+flat feature vector it returns). Estimators receive the class and its keyword
+arguments separately (``module=ConvBackbone, module_kwargs={...}``) so that
+``clone`` never shares a live network.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "MLPBackbone",
+    "ConvBackbone",
+    "SubHeads",
+    "Standardize",
+    "ClusteringNet",
+    "default_backbone",
+]
+
+
+class Standardize(nn.Module):
+    """Fixed affine input normalisation ``(x - mean) / scale``.
+
+    ``mean`` and ``scale`` are buffers broadcast against one sample's shape
+    (per channel for images, per feature for vectors), so they travel with
+    the network to its device and into its pickle.
+    """
+
+    def __init__(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.scale
+
+
+class MLPBackbone(nn.Module):
+    """Fully connected trunk for vectors: ``Linear -> BatchNorm -> ReLU`` per layer.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one sample; it is flattened, so images work too.
+    hidden : sequence of int, default=(512, 256)
+        Width of each hidden layer; the last one is ``out_features``.
+    """
+
+    def __init__(self, input_shape: Sequence[int], hidden: Sequence[int] = (512, 256)) -> None:
+        super().__init__()
+        n_in = int(torch.tensor(tuple(input_shape)).prod())
+        layers: list[nn.Module] = [nn.Flatten()]
+        for width in hidden:
+            layers += [nn.Linear(n_in, width, bias=False), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
+            n_in = width
+        self.layers = nn.Sequential(*layers)
+        self.out_features = n_in
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class ConvBackbone(nn.Module):
+    """VGG-style trunk for small images.
+
+    Each block is ``Conv3x3 -> BatchNorm -> ReLU -> MaxPool2`` (the pool is
+    skipped once the feature map is smaller than 2 pixels); the last map is
+    flattened, keeping the coarse spatial layout that tells digits apart.
+    Convolutions run in ``channels_last`` memory format, which is markedly
+    faster on CPUs (measured 1.5-1.8x here).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)`` of one image.
+    channels : sequence of int, default=(32, 64, 128)
+        Output channels of each block.
+    input_pool : int, default=1
+        Average-pool the input by this factor first. 2 on 28x28 digits keeps
+        what tells them apart and cuts the cost of every layer by 4.
+    """
+
+    def __init__(
+        self, input_shape: Sequence[int], channels: Sequence[int] = (32, 64, 128), input_pool: int = 1
+    ) -> None:
+        super().__init__()
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"ConvBackbone needs an image shape (C, H, W); got input_shape={tuple(input_shape)}. "
+                "Use MLPBackbone for vectors."
+            )
+        c, h, w = (int(s) for s in input_shape)
+        layers: list[nn.Module] = []
+        if input_pool > 1:
+            layers.append(nn.AvgPool2d(input_pool))
+            h, w = h // input_pool, w // input_pool
+        for width in channels:
+            layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            c = width
+            if min(h, w) >= 2:
+                layers.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+        self.layers = nn.Sequential(*layers).to(memory_format=torch.channels_last)
+        self.out_features = c * h * w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.layers(x.contiguous(memory_format=torch.channels_last))
+        return out.reshape(len(out), -1)
+
+
+def default_backbone(input_shape: Sequence[int]) -> tuple[type[nn.Module], dict]:
+    """Pick a backbone class and its keyword arguments from one sample's shape.
+
+    Vectors get :class:`MLPBackbone`; images of at least 24 pixels a side a
+    three-block :class:`ConvBackbone` on the input average-pooled by 2 (28x28
+    MNIST is seen at 14x14); 12-23 pixels the same at full size; smaller
+    images (e.g. 8x8 digits) two wider blocks.
+    """
+    if len(input_shape) != 3:
+        return MLPBackbone, {}
+    if min(input_shape[1:]) >= 24:
+        return ConvBackbone, {"channels": (32, 64, 128), "input_pool": 2}
+    if min(input_shape[1:]) >= 12:
+        return ConvBackbone, {"channels": (32, 64, 128)}
+    return ConvBackbone, {"channels": (64, 128)}
+
+
+class SubHeads(nn.Module):
+    """``n_subheads`` independent ``Linear + softmax`` heads over shared features.
+
+    Implemented as one ``Linear(in_features, n_subheads * n_clusters)`` whose
+    output is split per sub-head, which is the same model as separate layers
+    and one matrix product instead of several.
+
+    Shapes: input ``(N, in_features)`` -> output ``(n_subheads, N, n_clusters)``
+    of probabilities (each row sums to 1).
+    """
+
+    def __init__(self, in_features: int, n_clusters: int, n_subheads: int) -> None:
+        super().__init__()
+        self.n_clusters = n_clusters
+        self.n_subheads = n_subheads
+        self.linear = nn.Linear(in_features, n_subheads * n_clusters)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        logits = self.linear(features).view(-1, self.n_subheads, self.n_clusters)
+        return torch.softmax(logits, dim=-1).transpose(0, 1)
+
+
+class ClusteringNet(nn.Module):
+    """Standardize -> backbone -> named heads.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one sample.
+    backbone : type
+        Backbone class, called as ``backbone(input_shape, **backbone_kwargs)``.
+    backbone_kwargs : dict or None
+        Keyword arguments for the backbone.
+    heads : dict of str to int
+        Head name -> number of clusters of that head.
+    n_subheads : int
+        Sub-heads per head.
+    mean, scale : tensor
+        Input standardisation, broadcastable to one sample's shape.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        backbone: type[nn.Module],
+        backbone_kwargs: dict | None,
+        heads: dict[str, int],
+        n_subheads: int,
+        mean: torch.Tensor,
+        scale: torch.Tensor,
+    ) -> None:
+        super().__init__()
+        self.standardize = Standardize(mean, scale)
+        self.backbone = backbone(tuple(input_shape), **(backbone_kwargs or {}))
+        if not isinstance(getattr(self.backbone, "out_features", None), int):
+            raise TypeError(
+                f"The backbone {backbone.__name__} must set an int attribute 'out_features' "
+                "(the width of the features it returns)."
+            )
+        self.heads = nn.ModuleDict(
+            {name: SubHeads(self.backbone.out_features, k, n_subheads) for name, k in heads.items()}
+        )
+
+    def features(self, x_standardized: torch.Tensor) -> torch.Tensor:
+        """Backbone features of already standardised inputs, ``(N, out_features)``."""
+        return self.backbone(x_standardized)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self.features(self.standardize(x))
+        return {name: head(feats) for name, head in self.heads.items()}
