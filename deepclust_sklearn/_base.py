@@ -126,7 +126,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 2, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "image_shape": [tuple, list, None],
         "module": [type, None],
         "module_kwargs": [dict, None],
@@ -194,7 +194,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             X,
             reset=reset,
             accept_sparse=False,
-            dtype=[np.float32, np.float64],
+            dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
             copy=False,
         )
@@ -245,6 +245,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         raise NotImplementedError
 
     def _build_net(self, sample_shape, mean, scale, device):
+        # skorch initialises (mutates) callbacks: train copies, read results from net_.callbacks_
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
         return self._net_class(
             optimizer=self.optimizer,
@@ -287,6 +288,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         device = resolve_device(self.device, type(self).__name__)
         continuing = self.warm_start and hasattr(self, "net_")
+        if not continuing:
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                delattr(self, name)
         X2d, sample_shape = self._validate_input(X, reset=not continuing)
         self._check_n_samples(len(X2d))
         dataset = ArrayDataset(X2d, sample_shape)
@@ -295,10 +299,13 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             if not continuing:
                 self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
                 self.net_ = self._build_net(sample_shape, self._input_mean, self._input_scale, device)
-            self.net_.fit(dataset, None)
+            if continuing:
+                self.net_.partial_fit(dataset, None, epochs=self.max_epochs)
+            else:
+                self.net_.fit(dataset, None)
             self._after_training(dataset)
+            self._set_labels(self._training_outputs(dataset))
         self.history_ = self.net_.history
-        self._set_labels(self._training_outputs(dataset))
         return self
 
     def _after_training(self, dataset: ArrayDataset) -> None:
@@ -311,7 +318,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
     def _raw_scores(self, dataset: ArrayDataset) -> np.ndarray:
         """Concatenate the net's ``evaluation_step`` outputs over batches."""
-        chunks = [out.numpy() for out in self.net_.forward_iter(dataset, training=False, device="cpu")]
+        with torch.random.fork_rng(devices=[]):
+            chunks = [out.numpy() for out in self.net_.forward_iter(dataset, training=False, device="cpu")]
         return np.concatenate(chunks, axis=0)
 
     def _set_labels(self, scores: np.ndarray) -> None:
@@ -382,6 +390,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
         """
         return self.fit(X).labels_
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_") and hasattr(self, "labels_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

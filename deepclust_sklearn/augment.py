@@ -174,8 +174,7 @@ def sobel(x: torch.Tensor) -> torch.Tensor:
 
 def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float = 0.0) -> nn.Module:
     """Augmentations that fit one sample's shape: images get :class:`ImageAugmenter`
-    (translation limited to 1 pixel-equivalent of 10 % for tiny images), vectors
-    :class:`VectorAugmenter`."""
+    with its defaults (padding with ``fill``), vectors :class:`VectorAugmenter`."""
     if len(input_shape) == 3:
         return ImageAugmenter(fill=fill)
     return VectorAugmenter()

@@ -31,8 +31,10 @@ class _IICNet(NeuralNet):
     per sub-head of the heads scheduled for this epoch.
     """
 
-    def __init__(self, module, *args, augmenter_factory=None, repeats=5, head_schedule=("cluster",), **kwargs):
+    def __init__(self, module, *args, augmenter_factory=None, repeats=5, head_schedule=("cluster",),
+                 augment_anchors=True, **kwargs):
         super().__init__(module, *args, **kwargs)
+        self.augment_anchors = augment_anchors
         self.augmenter_factory = augmenter_factory
         self.repeats = repeats
         self.head_schedule = head_schedule
@@ -68,8 +70,9 @@ class _IICNet(NeuralNet):
         x, _ = unpack_data(batch)
         x = self.module_.standardize(to_tensor(x, device=self.device))
         n = len(x)
+        anchors = self.augmenter_(x) if self.augment_anchors else x
         copies = self.augmenter_(x.repeat(self.repeats, *([1] * (x.dim() - 1))))
-        features = self.module_.features(torch.cat([x, copies]))
+        features = self.module_.features(torch.cat([anchors, copies]))
         outputs = {}
         for head in self.trained_heads_:
             probs = self.module_.heads[head](features)
@@ -156,7 +159,8 @@ class IICEstimator(BaseDeepClusterer):
     batch_size : int, default=128
         Distinct images per step; each step sees ``batch_size * (1 + repeats)`` inputs.
     callbacks : list of skorch callbacks or None, default=None
-        Passed to the skorch net (copied, so yours are not modified).
+        Passed to the skorch net as copies, so yours are not modified; the
+        trained ones are in ``net_.callbacks_``.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. ``"cuda"``.
     verbose : int, default=0

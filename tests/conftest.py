@@ -1,0 +1,57 @@
+"""Shared test configuration and tiny data sets.
+
+torch's intra-op thread pool is limited to one thread: the networks in the
+tests are tiny, and on a machine whose cores are busy with other work two
+spinning OpenMP threads make a 0.05 s fit take several seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+
+from deepclust_sklearn.datasets import make_image_blobs
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def blobs():
+    """60 two-dimensional vectors in 3 well separated blobs, float64."""
+    X, y = make_blobs(n_samples=60, centers=3, n_features=2, random_state=0)
+    return X, y
+
+
+@pytest.fixture
+def image_blobs():
+    """40 images of shape (1, 8, 8) in 2 clusters, float32."""
+    return make_image_blobs(n_samples=40, n_clusters=2, image_shape=(1, 8, 8), noise=0.1, random_state=0)
+
+
+@pytest.fixture
+def rgb_blobs():
+    """30 images of shape (3, 6, 5) in 3 clusters, float32."""
+    return make_image_blobs(n_samples=30, n_clusters=3, image_shape=(3, 6, 5), noise=0.1, random_state=0)
+
+
+def _assert_valid_clustering(est, X, n_samples, n_clusters):
+    """Labels consecutive from 0, int64, and consistent with predict/transform."""
+    labels = est.labels_
+    assert labels.shape == (n_samples,)
+    assert labels.dtype == np.int64
+    np.testing.assert_array_equal(np.unique(labels), np.arange(est.n_clusters_found_))
+    assert 1 <= est.n_clusters_found_ <= n_clusters
+    np.testing.assert_array_equal(est.predict(X), labels)
+    proba = est.transform(X)
+    assert proba.shape == (n_samples, n_clusters)
+    assert np.all(proba >= 0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(proba.argmax(axis=1), labels)
+
+
+@pytest.fixture
+def assert_valid_clustering():
+    """The check above, as a fixture (test modules do not import conftest)."""
+    return _assert_valid_clustering

@@ -1,0 +1,188 @@
+"""IICEstimator-specific tests: head schedule, sub-head selection, learning.
+
+The promises shared by every estimator are tested in test_estimators.py.
+"""
+
+from __future__ import annotations
+
+import doctest
+import re
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+
+import deepclust_sklearn.iic as iic_module
+from deepclust_sklearn import IICEstimator, clustering_accuracy, make_image_blobs
+from deepclust_sklearn.augment import VectorAugmenter
+from deepclust_sklearn.networks import ConvBackbone
+
+# Plumbing tests below do not care how many clusters a 6-epoch run finds.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TINY = dict(
+    n_clusters=3,
+    overcluster=6,
+    n_subheads=3,
+    repeats=2,
+    max_epochs=6,
+    batch_size=16,
+    lr=0.01,
+    module_kwargs={"hidden": (16,)},
+    augment=VectorAugmenter(noise=0.1, mask=0.0),
+    random_state=0,
+)
+
+
+def tiny(**params):
+    return IICEstimator(**{**TINY, **params})
+
+
+@pytest.fixture
+def X():
+    return make_blobs(n_samples=60, centers=3, n_features=2, random_state=0)[0]
+
+
+def test_heads_follow_schedule(X):
+    est = tiny(head_schedule=("cluster", "cluster", "overcluster")).fit(X)
+    assert est.history_[:, "heads"] == ["cluster", "cluster", "overcluster"] * 2
+
+
+def test_heads_both_and_list_schedule(X):
+    est = tiny(head_schedule=["overcluster", "both"], max_epochs=4).fit(X)
+    assert est.history_[:, "heads"] == ["overcluster", "cluster+overcluster"] * 2
+
+
+def test_no_overcluster_trains_cluster_head_only(X):
+    est = tiny(overcluster=None, head_schedule=("cluster", "overcluster"), max_epochs=3).fit(X)
+    assert est.history_[:, "heads"] == ["cluster"] * 3
+    assert set(est.net_.module_.heads) == {"cluster"}
+
+
+def test_history_rows(X):
+    est = tiny(max_epochs=6).fit(X)
+    assert len(est.history_) == 6
+    for row in est.history_:
+        assert np.isfinite(row["train_loss"])
+        if row["heads"] == "overcluster":
+            assert "subhead_losses" not in row
+            assert row["best_subhead_loss"] is None
+        else:
+            assert len(row["subhead_losses"]) == TINY["n_subheads"]
+            assert row["best_subhead_loss"] == min(row["subhead_losses"])
+    # the loss is a negative mutual information and training lowers it
+    cluster_losses = [row["best_subhead_loss"] for row in est.history_ if row["heads"] == "cluster"]
+    assert cluster_losses[-1] < cluster_losses[0] < 0.05
+
+
+@pytest.mark.parametrize("schedule", [("cluster", "cluster", "overcluster"), ("cluster", "overcluster", "overcluster")])
+def test_best_subhead_is_argmin_of_last_recorded_losses(X, schedule):
+    # 5 epochs: the last epoch may train either head
+    est = tiny(head_schedule=schedule, max_epochs=5).fit(X)
+    recorded = [row["subhead_losses"] for row in est.history_ if "subhead_losses" in row]
+    assert est.best_subhead_ == int(np.argmin(recorded[-1]))
+    assert est.net_.selected_subhead == est.best_subhead_
+    # predictions come from that sub-head
+    with torch.no_grad():
+        est.net_.module_.eval()
+        probs = est.net_.module_(torch.as_tensor(X, dtype=torch.float32))["cluster"][est.best_subhead_]
+    np.testing.assert_array_equal(np.unique(probs.argmax(1).numpy(), return_inverse=True)[1], est.labels_)
+
+
+@pytest.mark.parametrize(
+    "schedule", [("cluster", "bogus"), ("Cluster",), (), ("cluster", "cluster", "overclustr")]
+)
+def test_head_schedule_unknown_entry(X, schedule):
+    msg = re.escape(f"head_schedule must be a non-empty sequence of ['both', 'cluster', 'overcluster']; got {schedule!r}.")
+    with pytest.raises(ValueError, match=msg):
+        tiny(head_schedule=schedule).fit(X)
+
+
+def test_head_schedule_never_training_cluster_head(X):
+    msg = re.escape("head_schedule=('overcluster',) never trains the 'cluster' head.")
+    with pytest.raises(ValueError, match=msg):
+        tiny(head_schedule=("overcluster",)).fit(X)
+
+
+def test_head_schedule_not_a_sequence(X):
+    with pytest.raises(ValueError, match=r"The 'head_schedule' parameter of IICEstimator must be an instance of"):
+        tiny(head_schedule="cluster").fit(X)
+
+
+@pytest.mark.parametrize(
+    "param, value, expected",
+    [
+        ("overcluster", 1, r"The 'overcluster' parameter of IICEstimator must be an int in the range \[2, inf\) or None\. Got 1 instead\."),
+        ("n_subheads", 0, r"The 'n_subheads' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
+        ("repeats", 0, r"The 'repeats' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
+        ("lamb", -0.5, r"The 'lamb' parameter of IICEstimator must be a float in the range \[0(\.0)?, inf\)\. Got -0\.5 instead\."),
+        ("lr", 0.0, r"The 'lr' parameter of IICEstimator must be a float in the range \(0(\.0)?, inf\)\. Got 0\.0 instead\."),
+        ("max_epochs", 0, r"The 'max_epochs' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
+        ("batch_size", 0, r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
+        ("augment", "yes", r"The 'augment' parameter of IICEstimator must be a str among"),
+    ],
+)
+def test_parameter_validation(X, param, value, expected):
+    with pytest.raises(ValueError, match=expected):
+        tiny(**{param: value}).fit(X)
+
+
+def test_network_shapes(X):
+    est = tiny(n_clusters=3, overcluster=7, n_subheads=2, max_epochs=1).fit(X)
+    heads = est.net_.module_.heads
+    assert heads["cluster"].n_clusters == 3 and heads["cluster"].n_subheads == 2
+    assert heads["overcluster"].n_clusters == 7
+
+
+def test_user_augment_is_copied_not_shared(X):
+    aug = VectorAugmenter(noise=0.1, mask=0.0)
+    est = tiny(augment=aug, max_epochs=1).fit(X)
+    assert est.augment is aug
+    assert est.net_.augmenter_ is not aug
+    assert isinstance(est.net_.augmenter_, VectorAugmenter)
+
+
+def test_plain_function_as_augment(X):
+    est = tiny(augment=torch.neg, max_epochs=2).fit(X)
+    assert est.predict(X).shape == (60,)
+
+
+def test_module_doctest():
+    result = doctest.testmod(iic_module, raise_on_error=False, verbose=False)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+def test_learns_image_blobs():
+    # Noise augmentation: make_image_blobs prototypes are i.i.d. pixels, so
+    # geometric augmentations would not preserve a sample's cluster.
+    X, y = make_image_blobs(n_samples=300, n_clusters=3, image_shape=(1, 8, 8), noise=0.1, random_state=0)
+    est = IICEstimator(
+        n_clusters=3,
+        overcluster=6,
+        n_subheads=3,
+        repeats=2,
+        max_epochs=10,
+        batch_size=32,
+        lr=0.01,
+        module=ConvBackbone,
+        module_kwargs={"channels": (8, 16)},
+        augment=VectorAugmenter(noise=0.1, mask=0.0),
+        random_state=0,
+    ).fit(X)
+    assert est.n_clusters_found_ == 3
+    assert clustering_accuracy(y, est.labels_) >= 0.9
+    # and it generalises to new noise around the same prototypes
+    rng = np.random.RandomState(1)
+    X_new = np.clip(X + 0.05 * rng.standard_normal(X.shape), 0, 1).astype(np.float32)
+    assert clustering_accuracy(y, est.predict(X_new)) >= 0.9
+
+
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
+def test_learns_vector_blobs():
+    X, y = make_blobs(n_samples=150, centers=3, n_features=5, cluster_std=0.5, random_state=1)
+    est = clone(tiny(max_epochs=10, batch_size=32)).fit(X)
+    assert clustering_accuracy(y, est.labels_) >= 0.9

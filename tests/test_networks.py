@@ -1,0 +1,174 @@
+"""Tests for deepclust_sklearn.networks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from deepclust_sklearn.networks import (
+    ClusteringNet,
+    ConvBackbone,
+    MLPBackbone,
+    Standardize,
+    SubHeads,
+    default_backbone,
+)
+
+SHAPES = [(5,), (17,), (1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 5, 5)]
+IMAGE_SHAPES = [s for s in SHAPES if len(s) == 3]
+
+
+@pytest.mark.parametrize("input_shape", SHAPES)
+@pytest.mark.parametrize("hidden", [(16,), (8, 4)])
+def test_mlp_backbone_output_shape(input_shape, hidden):
+    net = MLPBackbone(input_shape, hidden=hidden).eval()
+    out = net(torch.randn(3, *input_shape))
+    assert net.out_features == hidden[-1]
+    assert out.shape == (3, net.out_features)
+
+
+@pytest.mark.parametrize("input_shape", IMAGE_SHAPES + [(2, 1, 1), (1, 3, 7)])
+@pytest.mark.parametrize("channels", [(4,), (4, 8), (4, 8, 8)])
+def test_conv_backbone_output_shape(input_shape, channels):
+    net = ConvBackbone(input_shape, channels=channels).eval()
+    out = net(torch.randn(2, *input_shape))
+    assert out.dim() == 2
+    assert out.shape == (2, net.out_features)
+    assert isinstance(net.out_features, int)
+
+
+@pytest.mark.parametrize("input_shape", [(64,), (8, 8)])
+def test_conv_backbone_rejects_non_image_shape(input_shape):
+    with pytest.raises(ValueError, match=r"ConvBackbone needs an image shape \(C, H, W\)"):
+        ConvBackbone(input_shape)
+
+
+@pytest.mark.parametrize("n_subheads, n_clusters", [(1, 2), (3, 5)])
+def test_subheads_output_is_probabilities(n_subheads, n_clusters):
+    torch.manual_seed(0)
+    heads = SubHeads(7, n_clusters, n_subheads)
+    out = heads(torch.randn(4, 7))
+    assert out.shape == (n_subheads, 4, n_clusters)
+    assert (out >= 0).all()
+    torch.testing.assert_close(out.sum(dim=-1), torch.ones(n_subheads, 4))
+
+
+def test_subheads_are_independent_of_each_other():
+    torch.manual_seed(0)
+    heads = SubHeads(7, 3, 2)
+    x = torch.randn(4, 7)
+    out = heads(x)
+    # The second sub-head uses rows 3..5 of the shared linear layer.
+    expected = torch.softmax(x @ heads.linear.weight[3:6].T + heads.linear.bias[3:6], dim=-1)
+    torch.testing.assert_close(out[1], expected)
+
+
+def _clustering_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, mean=None, scale=None):
+    if mean is None:
+        mean = torch.zeros(input_shape[:1] + (1, 1) if len(input_shape) == 3 else input_shape)
+    if scale is None:
+        scale = torch.ones_like(mean)
+    return ClusteringNet(
+        input_shape=input_shape,
+        backbone=backbone,
+        backbone_kwargs=backbone_kwargs if backbone_kwargs is not None else {"hidden": (8,)},
+        heads={"cluster": 3, "overcluster": 7},
+        n_subheads=2,
+        mean=mean,
+        scale=scale,
+    )
+
+
+@pytest.mark.parametrize(
+    "input_shape, backbone, kwargs",
+    [
+        ((6,), MLPBackbone, {"hidden": (8,)}),
+        ((1, 8, 8), ConvBackbone, {"channels": (4, 8)}),
+        ((3, 5, 5), ConvBackbone, {"channels": (4,)}),
+    ],
+)
+def test_clustering_net_forward(input_shape, backbone, kwargs):
+    torch.manual_seed(0)
+    net = _clustering_net(input_shape, backbone, kwargs).eval()
+    out = net(torch.randn(5, *input_shape))
+    assert isinstance(out, dict)
+    assert set(out) == {"cluster", "overcluster"}
+    assert out["cluster"].shape == (2, 5, 3)
+    assert out["overcluster"].shape == (2, 5, 7)
+    for probs in out.values():
+        torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:2]))
+    assert net.features(torch.randn(5, *input_shape)).shape == (5, net.backbone.out_features)
+
+
+def test_clustering_net_standardize_vectors():
+    mean = torch.tensor([1.0, -2.0, 3.0, 0.5])
+    scale = torch.tensor([2.0, 0.5, 1.0, 4.0])
+    net = _clustering_net((4,), mean=mean, scale=scale)
+    x = mean.expand(3, 4).clone()
+    torch.testing.assert_close(net.standardize(x), torch.zeros(3, 4))
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(net.standardize(x), (x - mean) / scale)
+
+
+def test_clustering_net_standardize_images_per_channel():
+    mean = torch.tensor([0.5, -1.0]).reshape(2, 1, 1)
+    scale = torch.tensor([2.0, 3.0]).reshape(2, 1, 1)
+    net = _clustering_net((2, 4, 4), ConvBackbone, {"channels": (4,)}, mean=mean, scale=scale)
+    x = mean.expand(3, 2, 4, 4).clone()
+    out = net.standardize(x)
+    assert out.shape == (3, 2, 4, 4)
+    torch.testing.assert_close(out, torch.zeros(3, 2, 4, 4))
+    # buffers, so they follow the net into its state_dict (and pickle)
+    state = net.state_dict()
+    assert "standardize.mean" in state and "standardize.scale" in state
+
+
+def test_standardize_module():
+    s = Standardize(torch.tensor([1.0]), torch.tensor([2.0]))
+    torch.testing.assert_close(s(torch.tensor([[3.0], [1.0]])), torch.tensor([[1.0], [0.0]]))
+
+
+@pytest.mark.parametrize("shape", [(5,), (64,), (17,)])
+def test_default_backbone_vectors_get_mlp(shape):
+    cls, kwargs = default_backbone(shape)
+    assert cls is MLPBackbone
+    assert isinstance(kwargs, dict)
+    net = cls(shape, **kwargs)
+    assert net.out_features > 0
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 5, 5)])
+def test_default_backbone_images_get_conv(shape):
+    cls, kwargs = default_backbone(shape)
+    assert cls is ConvBackbone
+    net = cls(shape, **kwargs).eval()
+    assert net(torch.zeros(2, *shape)).shape == (2, net.out_features)
+
+
+def test_default_backbone_returns_fresh_kwargs():
+    _, a = default_backbone((1, 8, 8))
+    a["channels"] = (1,)
+    _, b = default_backbone((1, 8, 8))
+    assert b["channels"] != (1,)
+
+
+class _NoOutFeatures(nn.Module):
+    def __init__(self, input_shape):
+        super().__init__()
+        self.linear = nn.Linear(int(torch.tensor(input_shape).prod()), 4)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))
+
+
+class _FloatOutFeatures(_NoOutFeatures):
+    def __init__(self, input_shape):
+        super().__init__(input_shape)
+        self.out_features = 4.0
+
+
+@pytest.mark.parametrize("backbone", [_NoOutFeatures, _FloatOutFeatures])
+def test_backbone_without_int_out_features_raises(backbone):
+    with pytest.raises(TypeError, match=rf"backbone {backbone.__name__} must set an int attribute 'out_features'"):
+        _clustering_net((6,), backbone=backbone, backbone_kwargs={})
