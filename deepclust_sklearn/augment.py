@@ -173,8 +173,15 @@ def sobel(x: torch.Tensor) -> torch.Tensor:
 
 
 def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float = 0.0) -> nn.Module:
-    """Augmentations that fit one sample's shape: images get :class:`ImageAugmenter`
-    with its defaults (padding with ``fill``), vectors :class:`VectorAugmenter`."""
+    """Augmentations that fit one sample's shape.
+
+    Images get :class:`ImageAugmenter` padding with ``fill``: its defaults
+    from 16 pixels a side up, and milder geometry below (rotation 15 deg, zoom
+    up to 1.15), since a 1.4x zoom of an 8x8 digit keeps under 6 pixels of it.
+    Vectors get :class:`VectorAugmenter`.
+    """
     if len(input_shape) == 3:
+        if min(input_shape[1:]) < 16:
+            return ImageAugmenter(rotation=15.0, scale=(1.0, 1.15), fill=fill)
         return ImageAugmenter(fill=fill)
     return VectorAugmenter()
