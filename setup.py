@@ -30,7 +30,7 @@ setup(
         "faiss-cpu>=1.7.4",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7"],
         "plot": ["matplotlib>=3.6"],
     },
     license="BSD-3-Clause",
