@@ -160,19 +160,7 @@ def test_learns_image_blobs():
     # Noise augmentation: make_image_blobs prototypes are i.i.d. pixels, so
     # geometric augmentations would not preserve a sample's cluster.
     X, y = make_image_blobs(n_samples=300, n_clusters=3, image_shape=(1, 8, 8), noise=0.1, random_state=0)
-    est = IICEstimator(
-        n_clusters=3,
-        overcluster=6,
-        n_subheads=3,
-        repeats=2,
-        max_epochs=10,
-        batch_size=32,
-        lr=0.01,
-        module=ConvBackbone,
-        module_kwargs={"channels": (8, 16)},
-        augment=VectorAugmenter(noise=0.1, mask=0.0),
-        random_state=0,
-    ).fit(X)
+    est = tiny(max_epochs=10, batch_size=32, module=ConvBackbone, module_kwargs={"channels": (8, 16)}).fit(X)
     assert est.n_clusters_found_ == 3
     assert clustering_accuracy(y, est.labels_) >= 0.9
     # and it generalises to new noise around the same prototypes
