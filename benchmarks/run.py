@@ -2,6 +2,8 @@
 
     python benchmarks/run.py --method iic --dataset mnist-test --seeds 0 1 2
     python benchmarks/run.py --method iic --dataset digits --seeds 0 1 2 --set max_epochs=20
+    python benchmarks/run.py --method dac --dataset mnist-test --seeds 0 1 2
+    python benchmarks/run.py --method deepcluster --dataset mnist-test --seeds 0 1 2
 
 Writes ``benchmarks/results/<method>_<dataset>.json`` and ``.md`` with ACC,
 NMI, ARI, wall time and epochs per seed, their mean/min, the machine, the
@@ -22,9 +24,11 @@ from _common import environment, environment_markdown, load_dataset, write_resul
 
 
 def make_estimator(method: str, seed: int, overrides: dict):
-    from deepclust_sklearn import IICEstimator
+    from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
 
-    factories = {"iic": lambda: IICEstimator(n_clusters=10, random_state=seed, **overrides)}
+    classes = {"iic": IICEstimator, "dac": DACEstimator, "deepcluster": DeepClusterEstimator}
+    factories = {name: (lambda cls=cls: cls(n_clusters=10, random_state=seed, **overrides))
+                 for name, cls in classes.items()}
     if method not in factories:
         raise SystemExit(f"unknown method {method!r}; choose from {sorted(factories)}.")
     return factories[method]()
@@ -82,7 +86,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--method", required=True, help="iic")
+    parser.add_argument("--method", required=True, choices=["iic", "dac", "deepcluster"])
     parser.add_argument("--dataset", required=True, choices=["digits", "mnist-test"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE",

@@ -1,8 +1,11 @@
 """deepclust_sklearn: deep image clustering (IIC, DAC, DeepCluster) as scikit-learn estimators."""
 
+from .clustering import FaissKMeans, PCAWhitenL2
+from .dac import DACEstimator
+from .deepcluster import DeepClusterEstimator
 from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
 from .iic import IICEstimator
-from .losses import IICLoss
+from .losses import DACLoss, IICLoss
 from .metrics import (
     adjusted_rand_score,
     ari_scorer,
@@ -17,8 +20,13 @@ from .metrics import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeepClusterEstimator",
+    "DACEstimator",
+    "DACLoss",
+    "FaissKMeans",
     "IICEstimator",
     "IICLoss",
+    "PCAWhitenL2",
     "adjusted_rand_score",
     "ari_scorer",
     "clustering_accuracy",

@@ -46,11 +46,16 @@ class ArrayDataset(Dataset):
     ``__getitems__`` lets torch's ``DataLoader`` fetch a batch with one fancy
     index instead of one Python call per sample; the array itself (a numpy
     array or memmap) is never copied as a whole.
+
+    ``targets`` (optional, one integer per row) are served as the batch's
+    ``y``; DeepCluster sets its pseudo-labels there each epoch. Without them
+    ``y`` is a tensor of zeros.
     """
 
-    def __init__(self, X: np.ndarray, sample_shape: tuple[int, ...]) -> None:
+    def __init__(self, X: np.ndarray, sample_shape: tuple[int, ...], targets: np.ndarray | None = None) -> None:
         self.X = X
         self.sample_shape = tuple(sample_shape)
+        self.targets = targets
 
     def __len__(self) -> int:
         return len(self.X)
@@ -59,11 +64,17 @@ class ArrayDataset(Dataset):
         rows = np.asarray(self.X[indices], dtype=np.float32)
         return torch.from_numpy(rows.reshape((-1, *self.sample_shape)))
 
+    def _targets(self, indices) -> torch.Tensor:
+        if self.targets is None:
+            return torch.zeros(len(indices))
+        return torch.from_numpy(np.asarray(self.targets[indices], dtype=np.int64))
+
     def __getitem__(self, index):
-        return self._batch([index])[0], torch.zeros(())
+        return self._batch([index])[0], self._targets([index])[0]
 
     def __getitems__(self, indices):
-        return self._batch(np.sort(np.asarray(indices))), torch.zeros(len(indices))
+        indices = np.sort(np.asarray(indices))
+        return self._batch(indices), self._targets(indices)
 
 
 def keep_batch(batch):
@@ -122,7 +133,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     Subclasses define ``__init__`` (storing arguments only), ``_net_class``
     (their private skorch ``NeuralNet``), ``_net_kwargs(sample_shape, mean,
     scale)`` with the method's module and criterion, and may override
-    ``_after_training(dataset)`` and ``_training_outputs(dataset)``.
+    ``_after_training(dataset)`` and ``_cluster_scores(dataset)``.
     """
 
     _parameter_constraints: dict = {
@@ -227,16 +238,35 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             return default_backbone(sample_shape)
         return self.module, dict(self.module_kwargs or {})
 
-    def _augmenter_factory(self, sample_shape: tuple[int, ...], fill):
+    @staticmethod
+    def _fill_value(mean, scale, sample_shape):
+        """Standardised value of a raw 0 pixel (the background of digit images)."""
+        if len(sample_shape) != 3:
+            return 0.0
+        return (-mean / scale).reshape(-1).tolist()
+
+    @staticmethod
+    def _default_augmenter(sample_shape: tuple[int, ...], fill) -> "torch.nn.Module":
+        """The augmenter ``augment="auto"`` builds; methods with other defaults override this.
+
+        A static method, so the factory pickles by name without the estimator.
+        """
+        from .augment import default_augmenter
+
+        return default_augmenter(sample_shape, fill=fill)
+
+    def _augmenter_factory(self, sample_shape: tuple[int, ...], mean, scale):
         """A picklable no-argument callable that builds the training augmenter.
 
         The net calls it in ``initialize_module`` (skorch's place for torch
-        modules); a user's callable is deep-copied so the one passed stays untouched.
+        modules); a user's callable is deep-copied so the one passed stays
+        untouched. Image augmenters pad with the standardised background.
         """
-        from .augment import Identity, default_augmenter
+        from .augment import Identity
 
         if isinstance(self.augment, str) and self.augment == "auto":
-            return functools.partial(default_augmenter, sample_shape, fill=fill)
+            fill = self._fill_value(mean, scale, sample_shape)
+            return functools.partial(type(self)._default_augmenter, sample_shape, fill)
         if isinstance(self.augment, str) and self.augment == "none":
             return Identity
         return functools.partial(copy.deepcopy, self.augment)
@@ -247,7 +277,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _build_net(self, sample_shape, mean, scale, device):
         # skorch initialises (mutates) callbacks: train copies, read results from net_.callbacks_
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
-        return self._net_class(
+        kwargs = dict(
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -260,8 +290,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             iterator_train__collate_fn=keep_batch,
             iterator_train__shuffle=True,
             iterator_valid__collate_fn=keep_batch,
-            **self._net_kwargs(sample_shape, mean, scale),
         )
+        kwargs.update(self._net_kwargs(sample_shape, mean, scale))  # a method may override defaults
+        return self._net_class(**kwargs)
 
     def _torch_seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -304,15 +335,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 self.net_.fit(dataset, None)
             self._after_training(dataset)
-            self._set_labels(self._training_outputs(dataset))
+            self._set_labels(self._cluster_scores(dataset))
         self.history_ = self.net_.history
         return self
 
     def _after_training(self, dataset: ArrayDataset) -> None:
         """Method-specific work once the network is trained (e.g. pick a sub-head)."""
 
-    def _training_outputs(self, dataset: ArrayDataset) -> np.ndarray:
-        """Per-cluster scores of the training data, higher meaning more likely."""
+    def _cluster_scores(self, dataset: ArrayDataset) -> np.ndarray:
+        """Per-cluster scores of a dataset's samples, higher meaning more likely."""
         return self._raw_scores(dataset)
 
     # ------------------------------------------------------------ inference
@@ -359,8 +390,13 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X2d, sample_shape = self._validate_input(X, reset=False)
-        scores = self._raw_scores(ArrayDataset(X2d, sample_shape))[:, self._column_order]
-        return scores.astype(X2d.dtype if X2d.dtype == np.float32 else np.float64, copy=False)
+        scores = self._cluster_scores(ArrayDataset(X2d, sample_shape))[:, self._column_order]
+        out = self._transform_from_scores(scores)
+        return out.astype(X2d.dtype if X2d.dtype == np.float32 else np.float64, copy=False)
+
+    def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
+        """What ``transform`` returns for the per-cluster scores (probabilities here)."""
+        return scores
 
     def predict(self, X) -> np.ndarray:
         """Cluster label of each sample (consecutive, as in ``labels_``).
@@ -373,8 +409,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), dtype int64
         """
-        proba = self.transform(X)
-        return proba[:, : self.n_clusters_found_].argmax(axis=1).astype(np.int64)
+        check_is_fitted(self)
+        X2d, sample_shape = self._validate_input(X, reset=False)
+        scores = self._cluster_scores(ArrayDataset(X2d, sample_shape))[:, self._column_order]
+        return scores[:, : self.n_clusters_found_].argmax(axis=1).astype(np.int64)
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit and return ``labels_``.

@@ -299,18 +299,11 @@ class IICEstimator(BaseDeepClusterer):
             module__scale=torch.from_numpy(scale),
             criterion=IICLoss,
             criterion__lamb=self.lamb,
-            augmenter_factory=self._augmenter_factory(sample_shape, fill=self._fill_value(mean, scale, sample_shape)),
+            augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             repeats=self.repeats,
             head_schedule=schedule,
             callbacks__print_log__keys_ignored=["subhead_losses"],
         )
-
-    @staticmethod
-    def _fill_value(mean, scale, sample_shape):
-        """Standardised value of a raw 0 pixel (the background of digit images)."""
-        if len(sample_shape) != 3:
-            return 0.0
-        return (-mean / scale).reshape(-1).tolist()
 
     def _after_training(self, dataset) -> None:
         """Select the sub-head with the lowest loss in the last epoch that trained it."""

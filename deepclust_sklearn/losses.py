@@ -7,7 +7,7 @@ import sys
 import torch
 from torch import nn
 
-__all__ = ["IICLoss"]
+__all__ = ["IICLoss", "DACLoss"]
 
 
 class IICLoss(nn.Module):
@@ -73,3 +73,102 @@ class IICLoss(nn.Module):
         p_col = p.sum(dim=-2, keepdim=True)
         p, p_row, p_col = (t.clamp_min(self.eps) for t in (p, p_row, p_col))
         return -(p * (p.log() - self.lamb * p_row.log() - self.lamb * p_col.log())).sum(dim=(-1, -2))
+
+
+class DACLoss(nn.Module):
+    r"""Deep Adaptive Clustering loss (Chang, Wang, Meng, Xiang, Pan, ICCV 2017).
+
+    Every sample has a *label feature* :math:`l_i`, its softmax output
+    normalised to unit length, so the similarity of two samples
+    :math:`s_{ij} = l_i \cdot l_j` lies in :math:`[0, 1]` and equals 1 exactly
+    when both put all their mass on the same cluster. Pairs are selected by
+    two thresholds :math:`u > l` (DAC's :math:`u(\lambda)` and :math:`l(\lambda)`):
+
+    .. math::
+
+        r_{ij} = 1 \text{ if } t_{ij} \ge u, \qquad
+        r_{ij} = 0 \text{ if } t_{ij} < l, \qquad
+        \text{left out otherwise,}
+
+    where :math:`t_{ij}` is the similarity of the *targets* (by default the
+    label features themselves, detached, as in the paper). The loss is the
+    binary cross-entropy between :math:`r_{ij}` and :math:`s_{ij}` averaged
+    over the selected positive pairs :math:`P` and negative pairs :math:`N`:
+
+    .. math::
+
+        L = -\frac{1}{|P| + |N|} \Big[\sum_{(i,j) \in P} \ln s_{ij}
+            + \sum_{(i,j) \in N} \ln (1 - s_{ij})\Big],
+
+    or, with ``balance=True``, each set averaged on its own:
+    :math:`-\frac{1}{|P|} \sum_P \ln s_{ij} - \frac{1}{|N|} \sum_N \ln (1 - s_{ij})`.
+    A set that is empty contributes 0. The diagonal (:math:`s_{ii} = 1`
+    always) is left out. Similarities are clamped to ``[eps, 1 - eps]``
+    before the logarithms.
+
+    Parameters
+    ----------
+    balance : bool, default=False
+        Average positives and negatives separately.
+    eps : float, default=1e-7
+        Clamp for similarities before the logarithm.
+
+    Shapes
+    ------
+    ``label_features``: ``(n, k)`` rows of unit length; ``targets``: the
+    same shape or ``None``; ``upper``, ``lower``: floats. Output: a scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> l = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]), dim=1)
+    >>> round(float(DACLoss()(l, upper=0.95, lower=0.455)), 4)  # 1 positive pair, 2 negatives
+    0.0411
+    """
+
+    def __init__(self, balance: bool = False, eps: float = 1e-7) -> None:
+        super().__init__()
+        self.balance = balance
+        self.eps = eps
+
+    @staticmethod
+    def similarity(label_features: torch.Tensor) -> torch.Tensor:
+        """Pairwise dot products ``(n, n)`` of the label features."""
+        return label_features @ label_features.T
+
+    @staticmethod
+    def select_pairs(target_similarity: torch.Tensor, upper: float, lower: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Boolean masks of positive (``>= upper``) and negative (``< lower``) off-diagonal pairs."""
+        off_diagonal = ~torch.eye(len(target_similarity), dtype=torch.bool, device=target_similarity.device)
+        positive = (target_similarity >= upper) & off_diagonal
+        negative = (target_similarity < lower) & off_diagonal
+        return positive, negative
+
+    def forward(
+        self,
+        label_features: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        *,
+        upper: float,
+        lower: float,
+    ) -> torch.Tensor:
+        if label_features.dim() != 2:
+            raise ValueError(f"DACLoss needs label features of shape (n, k); got {tuple(label_features.shape)}.")
+        if targets is not None and targets.shape != label_features.shape:
+            raise ValueError(
+                f"DACLoss needs targets shaped like the label features {tuple(label_features.shape)}; "
+                f"got {tuple(targets.shape)}."
+            )
+        similarity = self.similarity(label_features).clamp(self.eps, 1 - self.eps)
+        target_similarity = self.similarity((label_features if targets is None else targets).detach())
+        positive, negative = self.select_pairs(target_similarity, upper, lower)
+        positive_terms = -similarity[positive].log()
+        negative_terms = -(1 - similarity[negative]).log()
+        loss = similarity.sum() * 0.0  # keeps the graph when no pair is selected
+        if self.balance:
+            for terms in (positive_terms, negative_terms):
+                if len(terms):
+                    loss = loss + terms.mean()
+        elif len(positive_terms) + len(negative_terms):
+            loss = loss + (positive_terms.sum() + negative_terms.sum()) / (len(positive_terms) + len(negative_terms))
+        return loss

@@ -21,6 +21,7 @@ __all__ = [
     "SubHeads",
     "Standardize",
     "ClusteringNet",
+    "EmbeddingNet",
     "default_backbone",
 ]
 
@@ -139,18 +140,23 @@ class SubHeads(nn.Module):
     output is split per sub-head, which is the same model as separate layers
     and one matrix product instead of several.
 
+    With ``logit_batchnorm`` the logits pass through a ``BatchNorm1d`` before
+    the softmax (DAC's last dense layer): every logit keeps unit spread over a
+    batch, so outputs cannot all become the same near-uniform vector.
+
     Shapes: input ``(N, in_features)`` -> output ``(n_subheads, N, n_clusters)``
     of probabilities (each row sums to 1).
     """
 
-    def __init__(self, in_features: int, n_clusters: int, n_subheads: int) -> None:
+    def __init__(self, in_features: int, n_clusters: int, n_subheads: int, logit_batchnorm: bool = False) -> None:
         super().__init__()
         self.n_clusters = n_clusters
         self.n_subheads = n_subheads
         self.linear = nn.Linear(in_features, n_subheads * n_clusters)
+        self.norm = nn.BatchNorm1d(n_subheads * n_clusters, affine=False) if logit_batchnorm else nn.Identity()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        logits = self.linear(features).view(-1, self.n_subheads, self.n_clusters)
+        logits = self.norm(self.linear(features)).view(-1, self.n_subheads, self.n_clusters)
         return torch.softmax(logits, dim=-1).transpose(0, 1)
 
 
@@ -171,6 +177,8 @@ class ClusteringNet(nn.Module):
         Sub-heads per head.
     mean, scale : tensor
         Input standardisation, broadcastable to one sample's shape.
+    logit_batchnorm : bool, default=False
+        Batch-normalise each head's logits before the softmax (see :class:`SubHeads`).
     """
 
     def __init__(
@@ -182,6 +190,7 @@ class ClusteringNet(nn.Module):
         n_subheads: int,
         mean: torch.Tensor,
         scale: torch.Tensor,
+        logit_batchnorm: bool = False,
     ) -> None:
         super().__init__()
         self.standardize = Standardize(mean, scale)
@@ -192,7 +201,7 @@ class ClusteringNet(nn.Module):
                 "(the width of the features it returns)."
             )
         self.heads = nn.ModuleDict(
-            {name: SubHeads(self.backbone.out_features, k, n_subheads) for name, k in heads.items()}
+            {name: SubHeads(self.backbone.out_features, k, n_subheads, logit_batchnorm) for name, k in heads.items()}
         )
 
     def features(self, x_standardized: torch.Tensor) -> torch.Tensor:
@@ -202,3 +211,76 @@ class ClusteringNet(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.features(self.standardize(x))
         return {name: head(feats) for name, head in self.heads.items()}
+
+
+class Sobel(nn.Module):
+    """Fixed grey-scale + 3x3 Sobel filters, ``(N, C, H, W) -> (N, 2, H, W)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from .augment import sobel
+
+        return sobel(x)
+
+
+class EmbeddingNet(nn.Module):
+    """Standardize -> (Sobel) -> backbone -> ``Linear -> BatchNorm -> ReLU -> Linear`` embedding.
+
+    DeepCluster's network without its top layer: :meth:`forward` returns the
+    penultimate features (before the last ReLU, as DeepCluster clusters
+    them); training feeds ``relu(features)`` to a top layer that the
+    estimator rebuilds every epoch.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one sample.
+    backbone : type
+        Backbone class, called as ``backbone(input_shape, **backbone_kwargs)``
+        (with 2 input channels when ``sobel`` is on).
+    backbone_kwargs : dict or None
+        Keyword arguments for the backbone.
+    mean, scale : tensor
+        Input standardisation, broadcastable to one sample's shape.
+    embedding_dim : int, default=256
+        Width of the features.
+    sobel : bool, default=False
+        Replace the image by its two Sobel gradients of the grey-scale image.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        backbone: type[nn.Module],
+        backbone_kwargs: dict | None,
+        mean: torch.Tensor,
+        scale: torch.Tensor,
+        embedding_dim: int = 256,
+        sobel: bool = False,
+    ) -> None:
+        super().__init__()
+        input_shape = tuple(input_shape)
+        if sobel and len(input_shape) != 3:
+            raise ValueError(f"sobel=True needs images (C, H, W); got samples of shape {input_shape}.")
+        self.standardize = Standardize(mean, scale)
+        self.sobel = Sobel() if sobel else nn.Identity()
+        trunk_shape = (2, *input_shape[1:]) if sobel else input_shape
+        self.backbone = backbone(trunk_shape, **(backbone_kwargs or {}))
+        if not isinstance(getattr(self.backbone, "out_features", None), int):
+            raise TypeError(
+                f"The backbone {backbone.__name__} must set an int attribute 'out_features' "
+                "(the width of the features it returns)."
+            )
+        self.embedding = nn.Sequential(
+            nn.Linear(self.backbone.out_features, embedding_dim, bias=False),
+            nn.BatchNorm1d(embedding_dim),
+            nn.ReLU(inplace=True),
+            nn.Linear(embedding_dim, embedding_dim),
+        )
+        self.out_features = embedding_dim
+
+    def features(self, x_standardized: torch.Tensor) -> torch.Tensor:
+        """Embedding of already standardised inputs, ``(N, embedding_dim)``."""
+        return self.embedding(self.backbone(self.sobel(x_standardized)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(self.standardize(x))

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import deepclust_sklearn.losses as losses_module
-from deepclust_sklearn.losses import IICLoss
+from deepclust_sklearn.losses import DACLoss, IICLoss
 
 EPS = sys.float_info.epsilon
 
@@ -171,3 +171,102 @@ def test_module_doctest():
     result = doctest.testmod(losses_module, raise_on_error=False, verbose=False)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --------------------------------------------------------------------------
+# DACLoss
+# --------------------------------------------------------------------------
+
+
+def reference_dac_loss(label_features, upper, lower, targets=None, balance=False, eps=1e-7):
+    """Chang et al. (ICCV 2017), written out pair by pair in float64.
+
+    r_ij = 1 if t_ij >= u, 0 if t_ij < l, left out otherwise (t: target
+    similarities); the loss is the binary cross-entropy of s_ij against r_ij,
+    averaged per class of pair (balance) or over all selected pairs.
+    """
+    L = np.asarray(label_features, dtype=np.float64)
+    T = L if targets is None else np.asarray(targets, dtype=np.float64)
+    n = len(L)
+    positive_terms, negative_terms = [], []
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                continue
+            s = min(max(float(L[i] @ L[j]), eps), 1 - eps)
+            t = float(T[i] @ T[j])
+            if t >= upper:
+                positive_terms.append(-np.log(s))
+            elif t < lower:
+                negative_terms.append(-np.log(1 - s))
+    if balance:
+        return sum(np.mean(terms) for terms in (positive_terms, negative_terms) if terms)
+    terms = positive_terms + negative_terms
+    return float(np.mean(terms)) if terms else 0.0
+
+
+def label_features(rng, n, k, temperature=1.0):
+    return torch.nn.functional.normalize(random_probs(rng, n, k, temperature=temperature), dim=1)
+
+
+@pytest.mark.parametrize("balance", [True, False])
+@pytest.mark.parametrize("upper, lower", [(0.95, 0.455), (0.8, 0.5), (0.6, 0.55)])
+@pytest.mark.parametrize("temperature", [1.0, 0.1])
+def test_dac_matches_literal_reference(balance, upper, lower, temperature):
+    rng = np.random.RandomState(int(100 * upper))
+    L = label_features(rng, 17, 4, temperature)
+    expected = reference_dac_loss(L.numpy(), upper, lower, balance=balance)
+    got = DACLoss(balance=balance)(L, upper=upper, lower=lower)
+    assert float(got) == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_dac_targets_select_pairs_but_similarities_are_scored():
+    rng = np.random.RandomState(3)
+    L = label_features(rng, 12, 3)
+    T = label_features(rng, 12, 3, temperature=0.1)
+    expected = reference_dac_loss(L.numpy(), 0.9, 0.3, targets=T.numpy())
+    assert float(DACLoss()(L, T, upper=0.9, lower=0.3)) == pytest.approx(expected, rel=1e-6)
+    assert expected != pytest.approx(reference_dac_loss(L.numpy(), 0.9, 0.3))
+
+
+def test_dac_all_pairs_positive():
+    # identical label features: every pair has similarity 1 >= u -> positives, loss -ln(1) = 0
+    L = torch.nn.functional.normalize(torch.tensor([[0.7, 0.2, 0.1]] * 5), dim=1)
+    loss = DACLoss()(L, upper=0.95, lower=0.455)
+    assert float(loss) == pytest.approx(0.0, abs=1e-6)
+    positive, negative = DACLoss.select_pairs(DACLoss.similarity(L), 0.95, 0.455)
+    assert int(positive.sum()) == 5 * 4 and int(negative.sum()) == 0
+
+
+def test_dac_all_pairs_negative_hand_computed():
+    # three orthogonal one-hot features, plus a fourth at 45 degrees: s = 1/sqrt(2) with two of them
+    L = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [2**-0.5, 2**-0.5, 0.0]])
+    # with l = 0.75 every off-diagonal pair is negative: 12 ordered pairs, 4 with s = 1/sqrt(2)
+    expected = 4 * -np.log(1 - 2**-0.5) / 12
+    assert float(DACLoss()(L, upper=0.95, lower=0.75)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_dac_no_pair_selected_gives_zero_with_a_graph():
+    # all similarities 1/sqrt(2) lie between l = 0.5 and u = 0.9: nothing is selected
+    L = torch.tensor([[1.0, 0.0], [2**-0.5, 2**-0.5]], requires_grad=True)
+    loss = DACLoss()(L, upper=0.9, lower=0.5)
+    assert float(loss) == 0.0
+    loss.backward()  # still differentiable, with zero gradient
+    assert torch.equal(L.grad, torch.zeros_like(L))
+
+
+def test_dac_gradient_pulls_positives_and_pushes_negatives():
+    L0 = torch.nn.functional.normalize(torch.tensor([[1.0, 0.1], [0.95, 0.2], [0.1, 1.0]]), dim=1)
+    L = L0.clone().requires_grad_(True)
+    DACLoss()(L, upper=0.95, lower=0.455).backward()
+    stepped = torch.nn.functional.normalize(L0 - 0.05 * L.grad, dim=1)
+    s_before, s_after = DACLoss.similarity(L0), DACLoss.similarity(stepped)
+    assert s_after[0, 1] > s_before[0, 1]  # positive pair pulled together
+    assert s_after[0, 2] < s_before[0, 2]  # negative pair pushed apart
+
+
+def test_dac_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"label features of shape \(n, k\)"):
+        DACLoss()(torch.ones(3), upper=0.9, lower=0.5)
+    with pytest.raises(ValueError, match="targets shaped like the label features"):
+        DACLoss()(torch.ones(3, 2), torch.ones(4, 2), upper=0.9, lower=0.5)
