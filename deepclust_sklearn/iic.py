@@ -103,7 +103,7 @@ class _IICNet(NeuralNet):
 
 
 class IICEstimator(BaseDeepClusterer):
-    """Invariant Information Clustering (Ji, Henriques & Vedaldi, ICCV 2019).
+    r"""Invariant Information Clustering (Ji, Henriques & Vedaldi, ICCV 2019).
 
     A network maps each sample to a softmax over ``n_clusters`` clusters and
     is trained to maximise the mutual information between the cluster

@@ -44,14 +44,34 @@ def _assert_valid_clustering(est, X, n_samples, n_clusters):
     np.testing.assert_array_equal(np.unique(labels), np.arange(est.n_clusters_found_))
     assert 1 <= est.n_clusters_found_ <= n_clusters
     np.testing.assert_array_equal(est.predict(X), labels)
-    proba = est.transform(X)
-    assert proba.shape == (n_samples, n_clusters)
-    assert np.all(proba >= 0)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_array_equal(proba.argmax(axis=1), labels)
+    out = est.transform(X)
+    assert out.shape == (n_samples, n_clusters)
+    assert np.all(out >= 0)
+    np.testing.assert_array_equal(_nearest_cluster(est, out), labels)
+
+
+def returns_distances(est) -> bool:
+    """DeepCluster's transform gives distances to centres (like KMeans); the others probabilities."""
+    from deepclust_sklearn import DeepClusterEstimator
+
+    return isinstance(est, DeepClusterEstimator)
+
+
+def _nearest_cluster(est, out):
+    """The label that ``transform``'s output points to, checking its kind on the way."""
+    if returns_distances(est):
+        return out.argmin(axis=1)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    return out.argmax(axis=1)
 
 
 @pytest.fixture
 def assert_valid_clustering():
     """The check above, as a fixture (test modules do not import conftest)."""
     return _assert_valid_clustering
+
+
+@pytest.fixture
+def nearest_cluster():
+    """``_nearest_cluster`` as a fixture."""
+    return _nearest_cluster

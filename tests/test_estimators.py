@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepclust_sklearn import IICEstimator
+from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
 from deepclust_sklearn.augment import VectorAugmenter
 from deepclust_sklearn.networks import ConvBackbone
 
@@ -34,6 +34,28 @@ ESTIMATORS = [
         n_subheads=2,
         repeats=2,
         max_epochs=5,
+        batch_size=16,
+        lr=0.01,
+        module_kwargs={"hidden": (32,)},
+        augment=VectorAugmenter(noise=0.1, mask=0.0),
+        random_state=0,
+    ),
+    DACEstimator(
+        n_clusters=3,
+        max_epochs=6,
+        batch_size=16,
+        lr=0.01,
+        module_kwargs={"hidden": (32,)},
+        augment=VectorAugmenter(noise=0.1, mask=0.0),
+        random_state=0,
+    ),
+    DeepClusterEstimator(
+        n_clusters=3,
+        n_pseudo_clusters=6,
+        embedding_dim=16,
+        pca_components=4,
+        reassign=1,
+        max_epochs=4,
         batch_size=16,
         lr=0.01,
         module_kwargs={"hidden": (32,)},
@@ -278,13 +300,15 @@ def test_n_clusters_not_int(estimator, blobs):
 
 
 @estimators
-def test_n_clusters_one_is_accepted(estimator, blobs):
+def test_n_clusters_one_is_accepted(estimator, blobs, nearest_cluster):
     # scikit-learn's estimator checks fit clusterers with n_clusters=1
     # (check_fit2d_predict1d, check_dont_overwrite_parameters, ...), like KMeans.
     X, _ = blobs
     est = make(estimator, n_clusters=1, max_epochs=1).fit(X)
     np.testing.assert_array_equal(est.labels_, np.zeros(60, dtype=np.int64))
-    np.testing.assert_allclose(est.transform(X), 1.0)
+    out = est.transform(X)
+    assert out.shape == (60, 1)
+    np.testing.assert_array_equal(nearest_cluster(est, out), 0)
 
 
 @estimators
@@ -598,7 +622,7 @@ def test_warm_start_uses_new_max_epochs(estimator, blobs):
 
 
 @estimators
-def test_convergence_warning_when_clusters_are_missing(estimator):
+def test_convergence_warning_when_clusters_are_missing(estimator, nearest_cluster):
     X = np.tile(np.array([[1.0, -2.0, 0.5]]), (10, 1))  # ten identical samples
     est = make(estimator, n_clusters=8, max_epochs=1)
     name = type(estimator).__name__
@@ -607,9 +631,9 @@ def test_convergence_warning_when_clusters_are_missing(estimator):
         est.fit(X)
     assert est.n_clusters_found_ == 1
     np.testing.assert_array_equal(est.labels_, np.zeros(10, dtype=np.int64))
-    proba = est.transform(X)
-    assert proba.shape == (10, 8)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    out = est.transform(X)
+    assert out.shape == (10, 8)
+    np.testing.assert_array_equal(nearest_cluster(est, out), 0)
     # predict never returns a cluster that no training sample fell into
     X_new = np.random.RandomState(0).randn(50, 3) * 5
     assert est.predict(X_new).max() < est.n_clusters_found_
