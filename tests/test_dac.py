@@ -102,7 +102,8 @@ def test_learns_blobs(X):
     from sklearn.metrics import adjusted_rand_score
 
     est = tiny(max_epochs=20, lamb_step=0.03).fit(X)
-    assert adjusted_rand_score(y, est.labels_) > 0.4  # sklearn check_clustering's bar; measured 0.55
+    # these blobs overlap (k-means on the points gets ARI 0.65); measured 0.55, sklearn's own bar is 0.4
+    assert adjusted_rand_score(y, est.labels_) > 0.4
 
 
 def test_module_doctest():
