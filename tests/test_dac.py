@@ -76,7 +76,8 @@ def test_warm_start_after_the_schedule_ended_trains_no_more(X):
     np.testing.assert_array_equal(est.labels_, labels)
 
 
-@pytest.mark.parametrize("params", [{"targets": "clean"}, {"consistency": 10.0}, {"balance": True}])
+@pytest.mark.parametrize("params", [{"targets": "clean"}, {"consistency": 10.0}, {"balance": True}, {"views": 2},
+                                    {"views": 2, "targets": "clean"}])
 def test_variants_train_and_differ_from_the_paper(X, params):
     paper = tiny(max_epochs=3).fit(X)
     variant = tiny(max_epochs=3, **params).fit(X)
