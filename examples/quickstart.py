@@ -1,6 +1,6 @@
 """Quick start: cluster scikit-learn's 8x8 digits with IIC, DeepCluster and DAC.
 
-Runs on a laptop CPU in about two minutes; labels are used only to score.
+Runs on a laptop CPU in about 70 seconds; labels are used only to score.
 
     python examples/quickstart.py
 """

@@ -161,3 +161,16 @@ def test_sobel_needs_images(blobs):
 def test_module_doctest():
     result = doctest.testmod(deepcluster_module, raise_on_error=False, verbose=False)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_top_layer_is_trained_and_reset_at_each_reclustering(blobs):
+    X, _ = blobs
+    est = tiny(max_epochs=2).fit(X)
+    net = est.net_
+    optimised = {id(p) for group in net.optimizer_.param_groups for p in group["params"]}
+    assert all(id(p) in optimised for p in net.top_layer_.parameters())
+    assert net.top_layer_.out_features == 6
+    # a re-clustering re-draws the weights at N(0, 0.01) with zero bias and drops their momentum
+    net.on_epoch_begin(net, dataset_train=_dataset(X))
+    assert float(net.top_layer_.weight.std()) < 0.02 and not net.top_layer_.bias.any()
+    assert all(p not in net.optimizer_.state for p in net.top_layer_.parameters())
