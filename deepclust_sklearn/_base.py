@@ -77,6 +77,12 @@ class ArrayDataset(Dataset):
         return self._batch(indices), self._targets(indices)
 
 
+def build_augmenter(factory, device):
+    """Call an augmenter factory and move a module result to ``device`` (nets call this in ``initialize_module``)."""
+    augmenter = factory()
+    return augmenter.to(device) if isinstance(augmenter, torch.nn.Module) else augmenter
+
+
 def keep_batch(batch):
     """``collate_fn`` for :class:`ArrayDataset`: the batch is already assembled."""
     return batch

@@ -11,7 +11,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseDeepClusterer
+from ._base import BaseDeepClusterer, build_augmenter
 from .losses import DACLoss
 from .networks import ClusteringNet
 
@@ -72,8 +72,7 @@ class _DACNet(NeuralNet):
     def initialize_module(self):
         """Build the network, the augmenter and a fresh copy of the schedule."""
         super().initialize_module()
-        augmenter = self.augmenter_factory()
-        self.augmenter_ = augmenter.to(self.device) if isinstance(augmenter, torch.nn.Module) else augmenter
+        self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
         self.schedule_ = DACSchedule(**self.schedule)
         self.epochs_this_fit_ = 0
         return self

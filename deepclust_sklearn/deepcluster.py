@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 from torch.utils.data import Sampler
 
-from ._base import BaseDeepClusterer
+from ._base import BaseDeepClusterer, build_augmenter
 from .clustering import FaissKMeans, PCAWhitenL2
 from .networks import EmbeddingNet
 
@@ -92,8 +92,7 @@ class _DeepClusterNet(NeuralNet):
         """Build the network, the top layer (a second module skorch tracks) and the augmenter."""
         super().initialize_module()
         self.top_layer_ = nn.Linear(self.module_.out_features, self.n_pseudo_clusters).to(self.device)
-        augmenter = self.augmenter_factory()
-        self.augmenter_ = augmenter.to(self.device) if isinstance(augmenter, torch.nn.Module) else augmenter
+        self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
         self.previous_assignment_ = None
         return self
 

@@ -12,7 +12,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseDeepClusterer
+from ._base import BaseDeepClusterer, build_augmenter
 from .losses import IICLoss
 from .networks import ClusteringNet
 
@@ -43,8 +43,7 @@ class _IICNet(NeuralNet):
     def initialize_module(self):
         """Build the network, then the augmenter (a module skorch moves to ``device``)."""
         super().initialize_module()
-        augmenter = self.augmenter_factory()
-        self.augmenter_ = augmenter.to(self.device) if isinstance(augmenter, torch.nn.Module) else augmenter
+        self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
         return self
 
     # ---- per-epoch schedule -------------------------------------------------
