@@ -282,7 +282,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _build_net(self, sample_shape, mean, scale, device):
         # skorch initialises (mutates) callbacks: train copies, read results from net_.callbacks_
-        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])] + self._method_callbacks()
         kwargs = dict(
             optimizer=self.optimizer,
             lr=self.lr,
@@ -299,6 +299,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         )
         kwargs.update(self._net_kwargs(sample_shape, mean, scale))  # a method may override defaults
         return self._net_class(**kwargs)
+
+    def _method_callbacks(self) -> list:
+        """Callbacks the method itself adds after the user's, as ``(name, callback)`` pairs."""
+        return []
 
     def _torch_seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))

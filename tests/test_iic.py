@@ -174,3 +174,12 @@ def test_learns_vector_blobs():
     X, y = make_blobs(n_samples=150, centers=3, n_features=5, cluster_std=0.5, random_state=1)
     est = clone(tiny(max_epochs=10, batch_size=32)).fit(X)
     assert clustering_accuracy(y, est.labels_) >= 0.9
+
+
+def test_cosine_lr_schedule_anneals_towards_zero(X):
+    est = tiny(max_epochs=4).fit(X)
+    lrs = [group["lr"] for group in est.net_.optimizer_.param_groups]
+    assert all(lr < 0.01 * 0.2 for lr in lrs)  # cos(pi * 4/4) schedule ends near 0
+    constant = tiny(max_epochs=4, lr_schedule="constant").fit(X)
+    assert all(group["lr"] == 0.01 for group in constant.net_.optimizer_.param_groups)
+    assert "lr_schedule" in dict(est.net_.callbacks_)
