@@ -340,7 +340,10 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             if not continuing:
                 self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
                 self.net_ = self._build_net(sample_shape, self._input_mean, self._input_scale, device)
+            # a last batch of one sample would break BatchNorm in training mode
+            self.net_.iterator_train__drop_last = len(X2d) % self.batch_size == 1
             if continuing:
+                self.net_.max_epochs = self.max_epochs
                 self.net_.partial_fit(dataset, None, epochs=self.max_epochs)
             else:
                 self.net_.fit(dataset, None)

@@ -86,10 +86,10 @@ class _DACNet(NeuralNet):
         if self.schedule_.done:
             raise KeyboardInterrupt  # skorch ends fit_loop cleanly on this
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self._pairs = torch.zeros(3, dtype=torch.float64)  # positive, negative, all
+        self.pairs_ = torch.zeros(3, dtype=torch.float64)  # positive, negative, all
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        positive, negative, total = (self._pairs / max(float(self._pairs[2]), 1.0)).tolist()
+        positive, negative, total = (self.pairs_ / max(float(self.pairs_[2]), 1.0)).tolist()
         self.history.record("lamb", self.schedule_.lamb)
         self.history.record("upper", self.schedule_.upper)
         self.history.record("lower", self.schedule_.lower)
@@ -136,7 +136,7 @@ class _DACNet(NeuralNet):
             reference = (label_features if targets is None else targets).detach()
             positive, negative = DACLoss.select_pairs(DACLoss.similarity(reference), upper, lower)
             n = len(reference)
-            self._pairs += torch.tensor([positive.sum().item(), negative.sum().item(), n * (n - 1)],
+            self.pairs_ += torch.tensor([positive.sum().item(), negative.sum().item(), n * (n - 1)],
                                         dtype=torch.float64)
         return self.criterion_(label_features, targets, upper=upper, lower=lower)
 

@@ -96,6 +96,10 @@ class _DeepClusterNet(NeuralNet):
         self.previous_assignment_ = None
         return self
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X, y, **kwargs)
+        self.previous_assignment_ = None  # every fit (warm or not) starts by clustering its own data
+
     def embed(self, dataset) -> np.ndarray:
         """Features of every sample of ``dataset``, eval mode, no augmentation."""
         with torch.random.fork_rng(devices=[]):
@@ -137,8 +141,8 @@ class _DeepClusterNet(NeuralNet):
 class DeepClusterEstimator(BaseDeepClusterer):
     r"""DeepCluster (Caron, Bojanowski, Joulin & Douze, ECCV 2018).
 
-    Alternates, once per epoch, between clustering the network's features
-    and training the network to predict the clusters:
+    Alternates, every ``reassign`` epochs, between clustering the network's
+    features and training the network to predict the clusters:
 
     1. features of the un-augmented data (eval mode) are reduced by PCA to
        ``pca_components`` dimensions, whitened and L2-normalised
@@ -168,7 +172,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         over-clustering works better than k = number of classes.
     pca_components : int or None, default=None
         PCA dimensions before whitening (capped at the feature width).
-        ``None``: ``embedding_dim // 16`` (16 by default), the paper's ratio
+        ``None``: ``max(2, embedding_dim // 16)`` (16 by default), the paper's ratio
         of 4096 AlexNet features to 256 dimensions. Whitening keeps every
         kept direction at unit variance, so keeping all of a small
         embedding's directions drowns the clusters in amplified noise: on
@@ -210,9 +214,10 @@ class DeepClusterEstimator(BaseDeepClusterer):
         The final k-means on the preprocessed features.
     net_ : skorch.NeuralNet
     history_ : skorch.History
-        Per epoch: ``train_loss``, ``kmeans_objective``, ``empty_clusters``,
-        ``nmi_previous`` (NMI between this and the previous epoch's
-        pseudo-labels, a label-free measure of stability).
+        Per epoch ``train_loss``; on every re-clustering epoch also
+        ``kmeans_objective``, ``empty_clusters`` and ``nmi_previous`` (NMI
+        between these pseudo-labels and the previous re-clustering's, a
+        label-free measure of stability; ``None`` on a fit's first).
     input_shape_ : tuple of int
     n_features_in_ : int
 

@@ -50,13 +50,13 @@ class _IICNet(NeuralNet):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.trained_heads_ = self.head_schedule[(len(self.history) - 1) % len(self.head_schedule)]
-        self._subhead_loss_sum = None
-        self._n_seen = 0
+        self.subhead_loss_sum_ = None
+        self.n_seen_ = 0
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         self.history.record("heads", "+".join(self.trained_heads_))
-        if self._subhead_loss_sum is not None:
-            losses = (self._subhead_loss_sum / self._n_seen).tolist()
+        if self.subhead_loss_sum_ is not None:
+            losses = (self.subhead_loss_sum_ / self.n_seen_).tolist()
             self.history.record("subhead_losses", losses)
             self.history.record("best_subhead_loss", min(losses))
         else:
@@ -87,8 +87,8 @@ class _IICNet(NeuralNet):
             per_subhead = self.criterion_(anchor_probs, copy_probs)
             if head == "cluster" and training:
                 weighted = per_subhead.detach() * len(X)
-                self._subhead_loss_sum = weighted if self._subhead_loss_sum is None else self._subhead_loss_sum + weighted
-                self._n_seen += len(X)
+                self.subhead_loss_sum_ = weighted if self.subhead_loss_sum_ is None else self.subhead_loss_sum_ + weighted
+                self.n_seen_ += len(X)
             total = total + per_subhead.mean()
         return total
 

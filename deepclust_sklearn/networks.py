@@ -228,7 +228,7 @@ class EmbeddingNet(nn.Module):
     DeepCluster's network without its top layer: :meth:`forward` returns the
     penultimate features (before the last ReLU, as DeepCluster clusters
     them); training feeds ``relu(features)`` to a top layer that the
-    estimator rebuilds every epoch.
+    estimator re-initialises at every re-clustering.
 
     Parameters
     ----------

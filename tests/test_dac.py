@@ -110,3 +110,10 @@ def test_learns_blobs(X):
 def test_module_doctest():
     result = doctest.testmod(dac_module, raise_on_error=False, verbose=False)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_warm_start_with_new_max_epochs_marks_the_last_row(X):
+    est = tiny(max_epochs=2, warm_start=True, lamb_step=0.001).fit(X)
+    est.set_params(max_epochs=3).fit(X)
+    assert len(est.history_) == 5
+    assert est.history_[-1, "stop"] == "max_epochs reached"

@@ -174,3 +174,14 @@ def test_top_layer_is_trained_and_reset_at_each_reclustering(blobs):
     net.on_epoch_begin(net, dataset_train=_dataset(X))
     assert float(net.top_layer_.weight.std()) < 0.02 and not net.top_layer_.bias.any()
     assert all(p not in net.optimizer_.state for p in net.top_layer_.parameters())
+
+
+@pytest.mark.parametrize("n_second", [60, 40])
+def test_warm_start_between_reclusterings(blobs, n_second):
+    # 2 epochs with reassign=3, then a warm fit (possibly on other data) re-clusters first
+    X, _ = blobs
+    est = tiny(reassign=3, max_epochs=2, warm_start=True).fit(X)
+    est.fit(X[:n_second])
+    assert len(est.history_) == 4
+    assert "kmeans_objective" in est.history_[2] and est.history_[2, "nmi_previous"] is None
+    assert est.labels_.shape == (n_second,)

@@ -646,3 +646,13 @@ def test_no_convergence_warning_when_all_clusters_found(estimator, blobs):
         warnings.simplefilter("error", ConvergenceWarning)
         est = make(estimator).fit(X)
     assert est.n_clusters_found_ == 3
+
+
+@estimators
+def test_last_batch_of_one_sample(estimator, blobs):
+    # 17 samples, batch 16: the single-sample last batch is dropped, not fed to BatchNorm
+    X, _ = blobs
+    est = make(estimator, batch_size=16, max_epochs=2).fit(X[:17])
+    assert est.labels_.shape == (17,)
+    assert est.net_.iterator_train__drop_last
+    assert not make(estimator, batch_size=16, max_epochs=1).fit(X[:18]).net_.iterator_train__drop_last
