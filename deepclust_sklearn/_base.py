@@ -334,6 +334,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 delattr(self, name)
         X2d, sample_shape = self._validate_input(X, reset=not continuing)
         self._check_n_samples(len(X2d))
+        self._n_train = len(X2d)
         dataset = ArrayDataset(X2d, sample_shape)
         with torch.random.fork_rng(devices=self._rng_devices(device)):
             torch.manual_seed(self._torch_seed())

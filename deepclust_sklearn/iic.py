@@ -19,6 +19,7 @@ from .networks import ClusteringNet
 __all__ = ["IICEstimator"]
 
 _HEADS = ("cluster", "overcluster")
+_MIN_STEPS_TO_ANNEAL = 1000
 
 
 class _IICNet(NeuralNet):
@@ -157,12 +158,16 @@ class IICEstimator(BaseDeepClusterer):
     optimizer : type, default=torch.optim.Adam
     lr : float, default=3e-3
         Adam learning rate (the paper's 1e-4 is tuned for days of GPU training).
-    lr_schedule : {"cosine", "constant"}, default="cosine"
+    lr_schedule : {"auto", "cosine", "constant"}, default="auto"
         ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over
         ``max_epochs`` (skorch's ``LRScheduler`` with ``CosineAnnealingLR``,
         named ``"lr_schedule"`` in ``net_.callbacks_``; a warm-started fit
-        continues the cosine, which rises again past ``max_epochs``). On
-        MNIST-test, seed 0, ACC went from 0.953 with a constant rate to 0.974.
+        continues the cosine, which rises again past ``max_epochs``).
+        ``"auto"``: cosine when training runs at least 1,000 steps
+        (``ceil(n_samples / batch_size) * max_epochs``), constant otherwise.
+        Measured: on MNIST-test (2,370 steps) cosine raised seed 0 from 0.953
+        to 0.974; on digits (420 steps) it dropped seed 0 from 0.884 to 0.423,
+        annealing before the clusters have formed.
     max_epochs : int, default=30
         Passes over the data.
     batch_size : int, default=128
@@ -225,7 +230,7 @@ class IICEstimator(BaseDeepClusterer):
         "lamb": [Interval(Real, 0, None, closed="left")],
         "repeats": [Interval(Integral, 1, None, closed="left")],
         "head_schedule": [tuple, list],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "lr_schedule": [StrOptions({"auto", "cosine", "constant"})],
     }
 
     _net_class = _IICNet
@@ -245,7 +250,7 @@ class IICEstimator(BaseDeepClusterer):
         augment="auto",
         optimizer: type = torch.optim.Adam,
         lr: float = 3e-3,
-        lr_schedule: str = "cosine",
+        lr_schedule: str = "auto",
         max_epochs: int = 30,
         batch_size: int = 128,
         callbacks: list | None = None,
@@ -276,7 +281,8 @@ class IICEstimator(BaseDeepClusterer):
         self.warm_start = warm_start
 
     def _method_callbacks(self) -> list:
-        if self.lr_schedule == "constant":
+        steps = -(-self._n_train // self.batch_size) * self.max_epochs
+        if self.lr_schedule == "constant" or (self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL):
             return []
         from skorch.callbacks import LRScheduler
         from torch.optim.lr_scheduler import CosineAnnealingLR

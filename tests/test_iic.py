@@ -177,9 +177,18 @@ def test_learns_vector_blobs():
 
 
 def test_cosine_lr_schedule_anneals_towards_zero(X):
-    est = tiny(max_epochs=4).fit(X)
+    est = tiny(max_epochs=4, lr_schedule="cosine").fit(X)
     lrs = [group["lr"] for group in est.net_.optimizer_.param_groups]
     assert all(lr < 0.01 * 0.2 for lr in lrs)  # cos(pi * 4/4) schedule ends near 0
     constant = tiny(max_epochs=4, lr_schedule="constant").fit(X)
     assert all(group["lr"] == 0.01 for group in constant.net_.optimizer_.param_groups)
     assert "lr_schedule" in dict(est.net_.callbacks_)
+
+
+def test_auto_lr_schedule_anneals_only_long_trainings(X):
+    # 60 samples in batches of 16: 4 steps per epoch
+    short = tiny(max_epochs=4).fit(X)  # 16 steps: constant
+    assert "lr_schedule" not in dict(short.net_.callbacks_)
+    est = tiny(max_epochs=250)
+    est._n_train = 60
+    assert est._method_callbacks() and est._method_callbacks()[0][0] == "lr_schedule"  # 1,000 steps
