@@ -11,8 +11,8 @@ one template for every method:
    fitting never touches the caller's global random state;
 4. build the method's private skorch ``NeuralNet`` subclass as ``net_`` and
    train it on an :class:`ArrayDataset` that hands out whole batches;
-5. let the method finish (``_after_training``), then derive consecutive
-   ``labels_`` from a batched pass over the training data.
+5. let the method finish (``_finish_fit``, which returns the training
+   data's cluster scores) and derive consecutive ``labels_`` from them.
 
 ``transform`` and ``predict`` run batch by batch on ``device`` through skorch's
 ``forward_iter``, so memory does not grow with the number of samples beyond
@@ -83,6 +83,16 @@ def build_augmenter(factory, device):
     return augmenter.to(device) if isinstance(augmenter, torch.nn.Module) else augmenter
 
 
+def net_outputs(net, dataset) -> np.ndarray:
+    """Concatenate a skorch net's ``evaluation_step`` outputs over ``dataset``, batch by batch.
+
+    Runs inside a forked RNG, so inference never moves the caller's random state.
+    """
+    with torch.random.fork_rng(devices=[]):
+        chunks = [out.numpy() for out in net.forward_iter(dataset, training=False, device="cpu")]
+    return np.concatenate(chunks, axis=0)
+
+
 def keep_batch(batch):
     """``collate_fn`` for :class:`ArrayDataset`: the batch is already assembled."""
     return batch
@@ -139,7 +149,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     Subclasses define ``__init__`` (storing arguments only), ``_net_class``
     (their private skorch ``NeuralNet``), ``_net_kwargs(sample_shape, mean,
     scale)`` with the method's module and criterion, and may override
-    ``_after_training(dataset)`` and ``_cluster_scores(dataset)``.
+    ``_finish_fit(dataset)`` and ``_cluster_scores(dataset)``.
     """
 
     _parameter_constraints: dict = {
@@ -348,13 +358,16 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
                 self.net_.partial_fit(dataset, None, epochs=self.max_epochs)
             else:
                 self.net_.fit(dataset, None)
-            self._after_training(dataset)
-            self._set_labels(self._cluster_scores(dataset))
+            self._set_labels(self._finish_fit(dataset))
         self.history_ = self.net_.history
         return self
 
-    def _after_training(self, dataset: ArrayDataset) -> None:
-        """Method-specific work once the network is trained (e.g. pick a sub-head)."""
+    def _finish_fit(self, dataset: ArrayDataset) -> np.ndarray:
+        """Method-specific work once the network is trained (e.g. pick a sub-head).
+
+        Returns the training data's cluster scores, from which ``labels_`` come.
+        """
+        return self._cluster_scores(dataset)
 
     def _cluster_scores(self, dataset: ArrayDataset) -> np.ndarray:
         """Per-cluster scores of a dataset's samples, higher meaning more likely."""
@@ -363,9 +376,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
     def _raw_scores(self, dataset: ArrayDataset) -> np.ndarray:
         """Concatenate the net's ``evaluation_step`` outputs over batches."""
-        with torch.random.fork_rng(devices=[]):
-            chunks = [out.numpy() for out in self.net_.forward_iter(dataset, training=False, device="cpu")]
-        return np.concatenate(chunks, axis=0)
+        return net_outputs(self.net_, dataset)
 
     def _set_labels(self, scores: np.ndarray) -> None:
         """Consecutive ``labels_`` and the column order that ``transform`` uses.
@@ -402,11 +413,15 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             clusters that no training sample fell into. The dtype follows
             ``X`` (float32 stays float32, anything else gives float64).
         """
+        scores, dtype = self._ordered_scores(X)
+        return self._transform_from_scores(scores).astype(dtype, copy=False)
+
+    def _ordered_scores(self, X) -> tuple[np.ndarray, type]:
+        """Validated ``X``'s cluster scores in label order, and the dtype ``transform`` returns."""
         check_is_fitted(self)
         X2d, sample_shape = self._validate_input(X, reset=False)
         scores = self._cluster_scores(ArrayDataset(X2d, sample_shape))[:, self._column_order]
-        out = self._transform_from_scores(scores)
-        return out.astype(X2d.dtype if X2d.dtype == np.float32 else np.float64, copy=False)
+        return scores, (np.float32 if X2d.dtype == np.float32 else np.float64)
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
         """What ``transform`` returns for the per-cluster scores (probabilities here)."""
@@ -423,9 +438,7 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,), dtype int64
         """
-        check_is_fitted(self)
-        X2d, sample_shape = self._validate_input(X, reset=False)
-        scores = self._cluster_scores(ArrayDataset(X2d, sample_shape))[:, self._column_order]
+        scores, _ = self._ordered_scores(X)
         return scores[:, : self.n_clusters_found_].argmax(axis=1).astype(np.int64)
 
     def fit_predict(self, X, y=None) -> np.ndarray:

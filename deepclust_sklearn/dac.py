@@ -131,14 +131,15 @@ class _DACNet(NeuralNet):
     def get_loss(self, y_pred, y_true=None, X=None, training=False):
         """DAC loss with the current thresholds; counts selected pairs for the history."""
         label_features, targets = y_pred
-        upper, lower = self.schedule_.upper, self.schedule_.lower
+        reference = (label_features if targets is None else targets).detach()
+        positive, negative = DACLoss.select_pairs(
+            DACLoss.similarity(reference), self.schedule_.upper, self.schedule_.lower
+        )
         if training:
-            reference = (label_features if targets is None else targets).detach()
-            positive, negative = DACLoss.select_pairs(DACLoss.similarity(reference), upper, lower)
             n = len(reference)
             self.pairs_ += torch.tensor([positive.sum().item(), negative.sum().item(), n * (n - 1)],
                                         dtype=torch.float64)
-        return self.criterion_(label_features, targets, upper=upper, lower=lower)
+        return self.criterion_.pair_loss(label_features, positive, negative)
 
     # ---- inference ----------------------------------------------------------
     def evaluation_step(self, batch, training=False):
@@ -319,13 +320,13 @@ class DACEstimator(BaseDeepClusterer):
 
     @staticmethod
     def _default_augmenter(sample_shape, fill):
-        """DAC's light augmentation for images; the vector default otherwise."""
-        from .augment import ImageAugmenter, VectorAugmenter
+        """DAC's light augmentation for images; the shared default otherwise."""
+        from .augment import ImageAugmenter
 
         if len(sample_shape) == 3:
             return ImageAugmenter(rotation=10.0, p_rotation=1.0, scale=(0.95, 1.05), translate=0.1,
                                   brightness=0.0, contrast=0.0, fill=fill)
-        return VectorAugmenter()
+        return BaseDeepClusterer._default_augmenter(sample_shape, fill)
 
     def _net_kwargs(self, sample_shape, mean, scale) -> dict:
         if self.upper <= self.lower:

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 from torch.utils.data import Sampler
 
-from ._base import BaseDeepClusterer, build_augmenter
+from ._base import BaseDeepClusterer, build_augmenter, net_outputs
 from .clustering import FaissKMeans, PCAWhitenL2
 from .networks import EmbeddingNet
 
@@ -102,9 +102,7 @@ class _DeepClusterNet(NeuralNet):
 
     def embed(self, dataset) -> np.ndarray:
         """Features of every sample of ``dataset``, eval mode, no augmentation."""
-        with torch.random.fork_rng(devices=[]):
-            chunks = [out.numpy() for out in self.forward_iter(dataset, training=False, device="cpu")]
-        return np.concatenate(chunks, axis=0)
+        return net_outputs(self, dataset)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -320,7 +318,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
 
     def _check_n_samples(self, n_samples: int) -> None:
         super()._check_n_samples(n_samples)
-        self._n_pseudo_clusters = self._pseudo_k(n_samples)
+        self._pseudo_k(n_samples)  # raises on a k the data cannot fill, warm refits included
 
     def _net_kwargs(self, sample_shape, mean, scale) -> dict:
         if self.sobel and len(sample_shape) != 3:
@@ -338,7 +336,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
             criterion=nn.CrossEntropyLoss,
             optimizer__weight_decay=self.weight_decay,
             augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
-            n_pseudo_clusters=self._n_pseudo_clusters,
+            n_pseudo_clusters=self._pseudo_k(self._n_train),
             pca_components=self._pca_components(),
             kmeans_iter=self.kmeans_iter,
             reassign=self.reassign,
@@ -349,13 +347,18 @@ class DeepClusterEstimator(BaseDeepClusterer):
             kwargs["optimizer__momentum"] = self.momentum
         return kwargs
 
-    def _after_training(self, dataset) -> None:
-        """Final k-means with ``n_clusters`` on the preprocessed learned features."""
+    def _finish_fit(self, dataset) -> np.ndarray:
+        """Final k-means with ``n_clusters`` on the preprocessed learned features.
+
+        Returns the training data's negative distances to the centres, from
+        the same one pass over the data that the k-means was fitted on.
+        """
         features = self.net_.embed(dataset)
-        self.preprocessor_ = PCAWhitenL2(n_components=self._pca_components()).fit(features)
+        self.preprocessor_ = PCAWhitenL2(n_components=self._pca_components())
+        reduced = self.preprocessor_.fit_transform(features)
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,)))
         self.kmeans_ = FaissKMeans(self.n_clusters, n_init=10, max_iter=50, random_state=seed)
-        self.kmeans_.fit(self.preprocessor_.transform(features))
+        return -self.kmeans_.fit_transform(reduced)
 
     def _cluster_scores(self, dataset) -> np.ndarray:
         """Negative distances to the final centres (higher = nearer)."""

@@ -327,8 +327,9 @@ class IICEstimator(BaseDeepClusterer):
             callbacks__print_log__keys_ignored=["subhead_losses"],
         )
 
-    def _after_training(self, dataset) -> None:
+    def _finish_fit(self, dataset) -> np.ndarray:
         """Select the sub-head with the lowest loss in the last epoch that trained it."""
         losses = [row["subhead_losses"] for row in self.net_.history if "subhead_losses" in row]
         self.best_subhead_ = int(np.argmin(losses[-1])) if losses else 0
         self.net_.selected_subhead = self.best_subhead_
+        return super()._finish_fit(dataset)

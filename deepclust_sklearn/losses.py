@@ -159,9 +159,13 @@ class DACLoss(nn.Module):
                 f"DACLoss needs targets shaped like the label features {tuple(label_features.shape)}; "
                 f"got {tuple(targets.shape)}."
             )
-        similarity = self.similarity(label_features).clamp(self.eps, 1 - self.eps)
         target_similarity = self.similarity((label_features if targets is None else targets).detach())
         positive, negative = self.select_pairs(target_similarity, upper, lower)
+        return self.pair_loss(label_features, positive, negative)
+
+    def pair_loss(self, label_features: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+        """The cross-entropy for pairs already selected (boolean ``(n, n)`` masks)."""
+        similarity = self.similarity(label_features).clamp(self.eps, 1 - self.eps)
         positive_terms = -similarity[positive].log()
         negative_terms = -(1 - similarity[negative]).log()
         loss = similarity.sum() * 0.0  # keeps the graph when no pair is selected

@@ -133,6 +133,17 @@ def default_backbone(input_shape: Sequence[int]) -> tuple[type[nn.Module], dict]
     return ConvBackbone, {"channels": (64, 128)}
 
 
+def build_backbone(backbone: type[nn.Module], input_shape: Sequence[int], backbone_kwargs: dict | None) -> nn.Module:
+    """Instantiate a backbone class and check it declares an int ``out_features``."""
+    module = backbone(tuple(input_shape), **(backbone_kwargs or {}))
+    if not isinstance(getattr(module, "out_features", None), int):
+        raise TypeError(
+            f"The backbone {backbone.__name__} must set an int attribute 'out_features' "
+            "(the width of the features it returns)."
+        )
+    return module
+
+
 class SubHeads(nn.Module):
     """``n_subheads`` independent ``Linear + softmax`` heads over shared features.
 
@@ -194,12 +205,7 @@ class ClusteringNet(nn.Module):
     ) -> None:
         super().__init__()
         self.standardize = Standardize(mean, scale)
-        self.backbone = backbone(tuple(input_shape), **(backbone_kwargs or {}))
-        if not isinstance(getattr(self.backbone, "out_features", None), int):
-            raise TypeError(
-                f"The backbone {backbone.__name__} must set an int attribute 'out_features' "
-                "(the width of the features it returns)."
-            )
+        self.backbone = build_backbone(backbone, input_shape, backbone_kwargs)
         self.heads = nn.ModuleDict(
             {name: SubHeads(self.backbone.out_features, k, n_subheads, logit_batchnorm) for name, k in heads.items()}
         )
@@ -264,12 +270,7 @@ class EmbeddingNet(nn.Module):
         self.standardize = Standardize(mean, scale)
         self.sobel = Sobel() if sobel else nn.Identity()
         trunk_shape = (2, *input_shape[1:]) if sobel else input_shape
-        self.backbone = backbone(trunk_shape, **(backbone_kwargs or {}))
-        if not isinstance(getattr(self.backbone, "out_features", None), int):
-            raise TypeError(
-                f"The backbone {backbone.__name__} must set an int attribute 'out_features' "
-                "(the width of the features it returns)."
-            )
+        self.backbone = build_backbone(backbone, trunk_shape, backbone_kwargs)
         self.embedding = nn.Sequential(
             nn.Linear(self.backbone.out_features, embedding_dim, bias=False),
             nn.BatchNorm1d(embedding_dim),

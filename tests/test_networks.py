@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from deepclust_sklearn.networks import (
+    EmbeddingNet,
     ClusteringNet,
     ConvBackbone,
     MLPBackbone,
@@ -172,3 +173,22 @@ class _FloatOutFeatures(_NoOutFeatures):
 def test_backbone_without_int_out_features_raises(backbone):
     with pytest.raises(TypeError, match=rf"backbone {backbone.__name__} must set an int attribute 'out_features'"):
         _clustering_net((6,), backbone=backbone, backbone_kwargs={})
+
+
+def _embedding_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, sobel=False):
+    return EmbeddingNet(input_shape, backbone, backbone_kwargs, mean=torch.zeros(1), scale=torch.ones(1),
+                        embedding_dim=8, sobel=sobel)
+
+
+@pytest.mark.parametrize("backbone", [_NoOutFeatures, _FloatOutFeatures])
+def test_embedding_net_checks_out_features_too(backbone):
+    with pytest.raises(TypeError, match=rf"backbone {backbone.__name__} must set an int attribute 'out_features'"):
+        _embedding_net((6,), backbone=backbone, backbone_kwargs={})
+
+
+def test_embedding_net_features_and_sobel():
+    net = _embedding_net((3, 8, 8), backbone=ConvBackbone, backbone_kwargs={"channels": (4,)}, sobel=True).eval()
+    assert net.backbone.layers[0].in_channels == 2
+    assert net(torch.randn(5, 3, 8, 8)).shape == (5, 8)
+    with pytest.raises(ValueError, match=r"sobel=True needs images \(C, H, W\); got samples of shape \(6,\)"):
+        _embedding_net((6,), sobel=True)
