@@ -656,3 +656,13 @@ def test_last_batch_of_one_sample(estimator, blobs):
     assert est.labels_.shape == (17,)
     assert est.net_.iterator_train__drop_last
     assert not make(estimator, batch_size=16, max_epochs=1).fit(X[:18]).net_.iterator_train__drop_last
+
+
+@estimators
+def test_cuda_index_beyond_device_count(estimator, blobs, monkeypatch):
+    # pretend one GPU exists, so the index check (not the availability check) answers
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    X, _ = blobs
+    with pytest.raises(ValueError, match=re.escape("device='cuda:3' was requested but only 1 CUDA device(s) exist.")):
+        make(estimator, device="cuda:3").fit(X)
