@@ -30,8 +30,11 @@ setup(
         "faiss-cpu>=1.7.4",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        # hypothesis: the bad-input property suite; pandas: set_output tests;
+        # dask[distributed]: the GridSearchCV-on-a-cluster test; matplotlib: plot tests
+        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "dask[distributed]>=2023.1", "matplotlib>=3.6"],
         "plot": ["matplotlib>=3.6"],
+        "dask": ["dask[distributed]>=2023.1"],
     },
     license="BSD-3-Clause",
 )
