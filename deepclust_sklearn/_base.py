@@ -30,11 +30,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
 from torch.utils.data import Dataset
 
 _STATS_CHUNK = 65536
@@ -83,14 +90,25 @@ def build_augmenter(factory, device):
     return augmenter.to(device) if isinstance(augmenter, torch.nn.Module) else augmenter
 
 
-def net_outputs(net, dataset) -> np.ndarray:
-    """Concatenate a skorch net's ``evaluation_step`` outputs over ``dataset``, batch by batch.
+def net_outputs(net, dataset, per_batch=None) -> np.ndarray:
+    """A skorch net's ``evaluation_step`` outputs over ``dataset``, batch by batch.
 
-    Runs inside a forked RNG, so inference never moves the caller's random state.
+    ``per_batch`` (optional) maps each batch's output array to what is kept,
+    so a caller that needs only a reduction of the network's output (such as
+    distances to centres) never holds the full output for all samples. The
+    result is written into one preallocated array: peak memory is the
+    result plus one batch. Runs inside a forked RNG, so inference never moves
+    the caller's random state.
     """
+    result, start = None, 0
     with torch.random.fork_rng(devices=[]):
-        chunks = [out.numpy() for out in net.forward_iter(dataset, training=False, device="cpu")]
-    return np.concatenate(chunks, axis=0)
+        for out in net.forward_iter(dataset, training=False, device="cpu"):
+            chunk = out.numpy() if per_batch is None else per_batch(out.numpy())
+            if result is None:
+                result = np.empty((len(dataset), *chunk.shape[1:]), dtype=chunk.dtype)
+            result[start : start + len(chunk)] = chunk
+            start += len(chunk)
+    return result
 
 
 def keep_batch(batch):
@@ -135,15 +153,74 @@ def resolve_device(device: str, owner: str) -> torch.device:
         if not torch.cuda.is_available():
             raise ValueError(f"device={device!r} was requested but CUDA is not available here; use device='cpu'.")
         if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            count = torch.cuda.device_count()
             raise ValueError(
-                f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist."
+                f"device={device!r} was requested but only {count} CUDA device(s) exist. Use an index "
+                f"below {count} or device='cpu'."
             )
     elif parsed.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; use 'cpu' or 'cuda'.")
     return parsed
 
 
-class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The torch seed of one epoch: a function of the fit's seed and the epoch's index only."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+class ResumableNet(NeuralNet):
+    """The skorch net every method's net derives from: what makes training resumable and safe.
+
+    Overrides only skorch's documented hooks:
+
+    - ``on_epoch_begin`` seeds torch from ``(seed, epoch index)`` (see
+      :func:`epoch_seed`), so an epoch's shuffling and augmentations do not
+      depend on how the run got there. A fit that skorch's ``LoadInitState``
+      resumes from a ``Checkpoint`` therefore replays the remaining epochs
+      exactly as the uninterrupted fit would.
+    - The checkpointed epochs count towards ``max_epochs``: a fit stops once
+      the history holds as many epochs as it held at ``on_train_begin`` plus
+      ``max_epochs`` (so a resumed fit runs only what is left).
+    - ``on_batch_end`` stops training with a ``FloatingPointError`` that names
+      the epoch and batch as soon as the training loss is NaN or infinite.
+    """
+
+    def __init__(self, module, *args, seed: int = 0, owner: str = "estimator", **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.seed = seed
+        self.owner = owner
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X, y, **kwargs)
+        # callbacks run after the net: LoadInitState may still replace the history
+        self.epoch_limit_ = len(self.history) + self.max_epochs
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        if len(self.history) >= self.epoch_limit_:
+            raise KeyboardInterrupt  # resumed fit: the checkpoint already holds these epochs
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        torch.manual_seed(epoch_seed(self.seed, len(self.history) - 1))
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        loss = kwargs.get("loss")
+        if training and loss is not None and not torch.isfinite(loss).all():
+            epoch, batch_index = len(self.history), len(self.history[-1, "batches"])
+            raise FloatingPointError(
+                f"{self.owner} diverged: the training loss became {float(loss.detach())} in epoch {epoch} "
+                f"(batch {batch_index}). Lower lr (now {self.lr}) or standardise the input; "
+                "labels from a diverged network would be meaningless."
+            )
+
+    def record_stop_reason(self, reason: str | None = None) -> None:
+        """Record in the history why the fit ends after this epoch, if it does."""
+        if reason is None and len(self.history) >= self.epoch_limit_:
+            reason = "max_epochs reached"
+        if reason is not None:
+            self.history.record("stop", reason)
+
+
+class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """Common parameters, validation, seeding and the fit template.
 
     Subclasses define ``__init__`` (storing arguments only), ``_net_class``
@@ -187,7 +264,12 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         return None
 
     def _declared_image_shape(self, n_features: int) -> tuple[int, ...]:
-        shape = tuple(int(s) for s in self.image_shape)
+        sizes = tuple(self.image_shape)
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
+            raise ValueError(
+                f"image_shape must be (H, W) or (C, H, W) of positive integers; got {self.image_shape!r}."
+            )
+        shape = tuple(int(s) for s in sizes)
         if len(shape) == 2:
             shape = (1, *shape)
         if len(shape) != 3 or min(shape) < 1:
@@ -210,21 +292,41 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         nd_shape = None
         if not sp.issparse(X) and not hasattr(X, "iloc"):
-            array = X if isinstance(X, np.ndarray) else np.asarray(X)
+            try:
+                array = X if isinstance(X, np.ndarray) else np.asarray(X)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(
+                    "X could not be converted to a numeric array; it must hold one number per entry, "
+                    f"but some entries are sequences or its rows differ in length: {exc}"
+                ) from exc
             if array.ndim > 2:
                 if array.dtype.kind not in "biuf":
                     raise ValueError(f"Image arrays must be numeric; got dtype {array.dtype}.")
                 nd_shape = self._sample_shape_of(array)
-                X = array.reshape(len(array), -1)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=False,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2 if reset else 1,
-            copy=False,
-        )
+                # explicit sizes: reshape(n, -1) fails on an empty array instead of reporting it
+                X = array.reshape(array.shape[0], int(np.prod(array.shape[1:])))
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse=False,
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=2 if reset else 1,
+                copy=False,
+            )
+        except ValueError as exc:  # numpy's bare message for an object array holding a list
+            if "array element with a sequence" not in str(exc):
+                raise
+            raise ValueError(
+                "X must hold one number per entry, but some entries are sequences (lists or arrays) "
+                f"or its rows differ in length: {exc}"
+            ) from exc
+        if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
+            raise ValueError(
+                "X contains values too large for float32 (|x| > 3.4e38); the network computes in "
+                "float32, rescale X."
+            )
         if nd_shape is not None and self.image_shape is not None and reset:
             declared = self._declared_image_shape(X.shape[1])
             if declared != nd_shape:
@@ -250,8 +352,9 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
     def _backbone(self, sample_shape: tuple[int, ...]) -> tuple[type, dict]:
         from .networks import default_backbone
 
-        if self.module is None:
-            return default_backbone(sample_shape)
+        if self.module is None:  # the default backbone, its defaults updated by module_kwargs
+            backbone, defaults = default_backbone(sample_shape)
+            return backbone, {**defaults, **(self.module_kwargs or {})}
         return self.module, dict(self.module_kwargs or {})
 
     @staticmethod
@@ -300,6 +403,8 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
             batch_size=self.batch_size,
             callbacks=callbacks,
             train_split=None,
+            seed=self._torch_seed(),
+            owner=type(self).__name__,
             device=str(device),
             verbose=self.verbose,
             warm_start=self.warm_start,
@@ -458,6 +563,17 @@ class BaseDeepClusterer(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_") and hasattr(self, "labels_")
+
+    @property
+    def _n_features_out(self) -> int:
+        """Number of ``transform`` output columns, one per cluster (``get_feature_names_out`` uses it).
+
+        Read from the fitted model, not from ``n_clusters``, so a later
+        ``set_params`` cannot make the names disagree with ``transform``;
+        raises ``NotFittedError`` (an ``AttributeError``) before ``fit``.
+        """
+        check_is_fitted(self)
+        return len(self._column_order)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

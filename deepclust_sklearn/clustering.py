@@ -141,11 +141,28 @@ def _faiss_kmeans(X32: np.ndarray, n_clusters: int, max_iter: int, seed: int, ve
     return centers, int(clus.iteration_stats.size())
 
 
+def _validate(estimator, X, **kwargs) -> np.ndarray:
+    """``validate_data``, with a clear error when X holds sequences where numbers belong.
+
+    numpy's own message for an object array with a list inside, or for rows
+    of different lengths, is "setting an array element with a sequence".
+    """
+    try:
+        return validate_data(estimator, X, **kwargs)
+    except ValueError as exc:
+        if "array element with a sequence" not in str(exc):
+            raise
+        raise ValueError(
+            "X must hold one number per entry, but some entries are sequences (lists or arrays) "
+            f"or its rows differ in length: {exc}"
+        ) from exc
+
+
 class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """K-means clustering with faiss, as a scikit-learn estimator.
 
     Lloyd's algorithm as implemented in faiss (Johnson, Douze & Jégou,
-    2017): ``n_clusters`` distinct training points chosen at random as the
+    2019): ``n_clusters`` distinct training points chosen at random as the
     initial centres, then up to ``max_iter`` rounds of nearest-centre assignment
     (exhaustive search with :class:`faiss.IndexFlatL2`) and centre update;
     empty clusters are re-seeded by splitting large ones. This is the
@@ -198,6 +215,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     See Also
     --------
     PCAWhitenL2 : DeepCluster's preprocessing before this clustering.
+    DeepClusterEstimator : Runs this k-means on learned features every epoch.
     sklearn.cluster.KMeans : scikit-learn's k-means, with k-means++ and a tolerance.
 
     Notes
@@ -214,7 +232,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     Unsupervised Learning of Visual Features." ECCV 2018.
 
     J. Johnson, M. Douze and H. Jégou. "Billion-scale similarity search with
-    GPUs." arXiv:1702.08734, 2017.
+    GPUs." IEEE Transactions on Big Data, 2019. arXiv:1702.08734.
 
     Examples
     --------
@@ -226,12 +244,20 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     ((3, 2), (300,), (2, 3))
     >>> bool((km.predict(X) == km.labels_).all())
     True
+
+    float32 input stays float32, and ``score`` is minus the inertia:
+
+    >>> km32 = FaissKMeans(n_clusters=3, random_state=0).fit(X.astype("float32"))
+    >>> km32.cluster_centers_.dtype, km32.transform(X[:2].astype("float32")).dtype
+    (dtype('float32'), dtype('float32'))
+    >>> bool(abs(km.score(X) + km.inertia_) <= 1e-9 * km.inertia_)
+    True
     """
 
     _parameter_constraints: dict = {
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, _INT32_MAX, closed="both")],  # faiss stores it as a C int
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -268,7 +294,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         self : object
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse=False, copy=False)
+        X = _validate(self, X, dtype=[np.float64, np.float32], accept_sparse=False, copy=False)
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
@@ -297,7 +323,13 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
 
     def _check_test_data(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
+        X = _validate(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
+        if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
+            raise ValueError(
+                "X contains values too large for float32 (|x| > 3.4e38), the precision the centres "
+                "were fitted in; rescale X."
+            )
+        return X
 
     def predict(self, X) -> np.ndarray:
         """Index of the nearest centre of every sample.
@@ -469,6 +501,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     See Also
     --------
     FaissKMeans : The k-means DeepCluster runs on these features.
+    DeepClusterEstimator : Applies this preprocessing to learned features every epoch.
     sklearn.decomposition.PCA : PCA with optional whitening, without normalisation.
     sklearn.preprocessing.Normalizer : Row-wise L2 normalisation on its own.
 
@@ -485,7 +518,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     Unsupervised Learning of Visual Features." ECCV 2018.
 
     J. Johnson, M. Douze and H. Jégou. "Billion-scale similarity search with
-    GPUs." arXiv:1702.08734, 2017.
+    GPUs." IEEE Transactions on Big Data, 2019. arXiv:1702.08734.
 
     Examples
     --------
@@ -535,13 +568,17 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : object
             The fitted transformer.
         """
-        X = validate_data(
+        X = _validate(
             self, X, dtype=[np.float64, np.float32], accept_sparse=False, ensure_min_samples=2, copy=False
         )
         n_samples, n_features = X.shape
         n_components = min(self.n_components, n_samples, n_features)
         mean = _column_mean(X)
         cov = _covariance(X, mean)
+        if not np.isfinite(cov).all():
+            raise ValueError(
+                "X has values too large: its covariance overflows float64 (inf); rescale X."
+            )
         eigvals, eigvecs = linalg.eigh(cov, subset_by_index=[n_features - n_components, n_features - 1])
         eigvals, eigvecs = np.maximum(eigvals[::-1], 0.0), eigvecs[:, ::-1].T
         signs = np.sign(eigvecs[np.arange(n_components), np.abs(eigvecs).argmax(axis=1)])
@@ -568,15 +605,17 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             float32 for float32 input, float64 otherwise; computed in float64.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
+        X = _validate(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
         projection = self.components_.T
         if self.whiten:
             projection = projection / np.sqrt(self.explained_variance_ + self.eps)
         out = np.empty((len(X), self.n_components_), dtype=_output_dtype(X))
         for rows in _chunks(len(X), _chunk_rows(max(X.shape[1], self.n_components_))):
             Z = (np.asarray(X[rows], dtype=np.float64) - self.mean_) @ projection
+            norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))  # not finite when a row overflows float64
+            if not np.isfinite(norms).all():
+                raise ValueError("X has values too large: its projection overflows float64 (inf); rescale X.")
             if self.l2_normalize:
-                norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
                 Z /= np.where(norms > 0, norms, 1.0)[:, None]
             out[rows] = Z
         return out

@@ -6,12 +6,11 @@ from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseDeepClusterer, build_augmenter
+from ._base import BaseDeepClusterer, ResumableNet, build_augmenter
 from .losses import DACLoss
 from .networks import ClusteringNet
 
@@ -51,7 +50,7 @@ class DACSchedule:
         self.lamb += self.step
 
 
-class _DACNet(NeuralNet):
+class _DACNet(ResumableNet):
     """skorch net for DAC: overrides ``train_step_single``, ``get_loss``,
     ``evaluation_step``, ``initialize_module`` and the epoch hooks.
 
@@ -74,15 +73,23 @@ class _DACNet(NeuralNet):
         super().initialize_module()
         self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
         self.schedule_ = DACSchedule(**self.schedule)
-        self.epochs_this_fit_ = 0
         return self
 
     # ---- per-epoch schedule -------------------------------------------------
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        super().on_train_begin(net, X, y, **kwargs)
-        self.epochs_this_fit_ = 0
+    def _sync_schedule(self) -> None:
+        """Set λ from the history: one step past the last recorded epoch's λ, or 0.
+
+        The history is the schedule's only state, so a warm start, or a fit
+        that ``LoadInitState`` resumed from a checkpoint, continues it exactly.
+        """
+        lambs = [row["lamb"] for row in self.history if "lamb" in row]
+        self.schedule_.lamb = 0.0
+        if lambs:
+            self.schedule_.lamb = lambs[-1]
+            self.schedule_.advance()
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        self._sync_schedule()
         if self.schedule_.done:
             raise KeyboardInterrupt  # skorch ends fit_loop cleanly on this
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -96,11 +103,7 @@ class _DACNet(NeuralNet):
         self.history.record("positive_pairs", positive)
         self.history.record("selected_pairs", positive + negative)
         self.schedule_.advance()
-        self.epochs_this_fit_ += 1
-        if self.schedule_.done:
-            self.history.record("stop", "schedule ended (u <= l)")
-        elif self.epochs_this_fit_ == self.max_epochs:
-            self.history.record("stop", "max_epochs reached")
+        self.record_stop_reason("schedule ended (u <= l)" if self.schedule_.done else None)
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
 
     # ---- training step ------------------------------------------------------
@@ -213,7 +216,10 @@ class DACEstimator(BaseDeepClusterer):
         shift up to 0.1, zoom 0.95–1.05) and
         :class:`~deepclust_sklearn.augment.VectorAugmenter` for vectors.
     optimizer : type, default=torch.optim.Adam
+        Optimiser class (not an instance), built by skorch over the
+        network's parameters with ``lr``.
     lr : float, default=1e-3
+        Learning rate.
     max_epochs : int, default=100
         Upper bound on epochs; the schedule usually ends first.
     batch_size : int, default=256
@@ -231,19 +237,28 @@ class DACEstimator(BaseDeepClusterer):
     history_ : skorch.History
         Per epoch: ``train_loss``, ``lamb``, ``upper``, ``lower``,
         ``positive_pairs`` and ``selected_pairs`` (fractions of all pairs
-        seen), and on the last row ``stop``.
+        seen), and on the last row ``stop``. The same object as
+        ``net_.history``.
     input_shape_ : tuple of int
+        Shape of one sample as the network sees it: ``(C, H, W)`` for
+        images, ``(n_features,)`` for vectors.
     n_features_in_ : int
+        Number of values per sample (``C * H * W`` for images).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, defined only when ``X`` is a
+        DataFrame with string column names.
 
     See Also
     --------
-    deepclust_sklearn.losses.DACLoss : The loss on its own.
     IICEstimator : Clustering by mutual information between augmented views.
+    DeepClusterEstimator : Alternating k-means on features and classification.
+    deepclust_sklearn.losses.DACLoss : The loss on its own.
+    sklearn.cluster.KMeans : Clustering without representation learning.
 
     References
     ----------
     J. Chang, L. Wang, G. Meng, S. Xiang and C. Pan. "Deep Adaptive Image
-    Clustering." ICCV 2017.
+    Clustering." ICCV 2017, pp. 5879-5887.
 
     Examples
     --------
@@ -253,6 +268,16 @@ class DACEstimator(BaseDeepClusterer):
     >>> est = DACEstimator(n_clusters=3, max_epochs=5, batch_size=32, random_state=0).fit(X)
     >>> est.labels_.shape, est.transform(X).shape
     ((60,), (60, 3))
+    >>> bool((est.predict(X) == est.labels_).all())
+    True
+
+    Five epochs end before the threshold schedule does (46 epochs), and the
+    history says so; λ grew by ``lamb_step`` per epoch:
+
+    >>> len(est.history_), est.history_[-1, "stop"]
+    (5, 'max_epochs reached')
+    >>> [round(lamb, 4) for lamb in est.history_[:, "lamb"]]
+    [0.0, 0.0099, 0.0198, 0.0297, 0.0396]
     """
 
     _parameter_constraints: dict = {
@@ -265,6 +290,8 @@ class DACEstimator(BaseDeepClusterer):
         "consistency": [Interval(Real, 0, None, closed="left")],
         "balance": ["boolean"],
         "views": [Interval(Integral, 1, None, closed="left")],
+        # BatchNorm in training mode needs at least 2 samples per batch
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
 
     _net_class = _DACNet

@@ -79,6 +79,15 @@ def read_idx(path: PathLike) -> np.ndarray:
         If the header is malformed (bad magic, unknown type code, short
         header) or the payload size does not match the header.
 
+    See Also
+    --------
+    load_mnist : Reads the MNIST image and label files with this function.
+
+    References
+    ----------
+    Y. LeCun, C. Cortes and C. J. C. Burges. "The MNIST database of
+    handwritten digits" (the IDX format is described on its web page).
+
     Examples
     --------
     >>> import tempfile, os, struct
@@ -210,6 +219,18 @@ def load_mnist(
     FileNotFoundError
         If the directory or one of the files is missing.
 
+    See Also
+    --------
+    read_idx : Reads one IDX file.
+    load_digits_images : scikit-learn's 8x8 digits, shipped with it.
+    make_image_blobs : A synthetic image clustering problem.
+
+    References
+    ----------
+    Y. LeCun, L. Bottou, Y. Bengio and P. Haffner. "Gradient-based learning
+    applied to document recognition." Proceedings of the IEEE,
+    86(11):2278-2324, 1998.
+
     Examples
     --------
     Write a tiny fake MNIST test set (two 28x28 images) and load it:
@@ -300,6 +321,16 @@ def load_digits_images(*, return_X_y: bool = True) -> tuple[np.ndarray, np.ndarr
     y : numpy.ndarray of shape (1797,), dtype int64
         Digit labels 0-9.
 
+    Raises
+    ------
+    ValueError
+        If ``return_X_y`` is False.
+
+    See Also
+    --------
+    sklearn.datasets.load_digits : The same digits as flat rows of 64 values in ``[0, 16]``.
+    load_mnist : The 28x28 MNIST digits, from local files.
+
     Examples
     --------
     >>> from deepclust_sklearn.datasets import load_digits_images
@@ -379,6 +410,11 @@ def make_image_blobs(
     ------
     ValueError
         If a parameter is invalid.
+
+    See Also
+    --------
+    sklearn.datasets.make_blobs : Gaussian blobs of vectors.
+    load_digits_images : Real 8x8 digit images.
 
     Examples
     --------

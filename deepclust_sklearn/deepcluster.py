@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from sklearn.metrics import normalized_mutual_info_score
@@ -15,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 from torch.utils.data import Sampler
 
-from ._base import BaseDeepClusterer, build_augmenter, net_outputs
+from ._base import BaseDeepClusterer, ResumableNet, build_augmenter, net_outputs
 from .clustering import FaissKMeans, PCAWhitenL2
 from .networks import EmbeddingNet
 
@@ -66,7 +65,7 @@ def _reset_top_layer(layer: nn.Linear) -> None:
         nn.init.zeros_(layer.bias)
 
 
-class _DeepClusterNet(NeuralNet):
+class _DeepClusterNet(ResumableNet):
     """skorch net for DeepCluster: overrides ``initialize_module``,
     ``train_step_single`` and the epoch/train hooks.
 
@@ -110,7 +109,8 @@ class _DeepClusterNet(NeuralNet):
             return  # keep training on the current pseudo-labels
         features = self.embed(dataset_train)
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,)))
-        reduced = PCAWhitenL2(n_components=self.pca_components).fit_transform(features)
+        # internal steps return arrays even under set_config(transform_output="pandas")
+        reduced = PCAWhitenL2(n_components=self.pca_components).set_output(transform="default").fit_transform(features)
         kmeans = FaissKMeans(self.n_pseudo_clusters, max_iter=self.kmeans_iter, random_state=seed).fit(reduced)
         assignment = kmeans.labels_
         self.history.record("kmeans_objective", float(kmeans.inertia_))
@@ -194,11 +194,22 @@ class DeepClusterEstimator(BaseDeepClusterer):
         Weight decay of the optimiser.
     image_shape, module, module_kwargs, augment : see :class:`~deepclust_sklearn.IICEstimator`
     optimizer : type, default=torch.optim.SGD
+        Optimiser class (not an instance), built by skorch over the
+        network's and the top layer's parameters with ``lr`` and
+        ``weight_decay`` (and ``momentum`` for SGD).
     lr : float, default=0.05
         Learning rate of the network and its top layer.
     max_epochs : int, default=60
+        Passes over the data (a re-clustering every ``reassign`` of them).
     batch_size : int, default=256
+        Samples per step.
     callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
+        Resuming from a ``Checkpoint`` is exact when the checkpoint was
+        saved just before a re-clustering epoch (every epoch with
+        ``reassign=1``; otherwise use ``Checkpoint(monitor=lambda net:
+        len(net.history) % reassign == 0)``): the pseudo-labels are not part
+        of a checkpoint, so a fit resumed between re-clusterings re-clusters
+        at once.
 
     Attributes
     ----------
@@ -211,23 +222,38 @@ class DeepClusterEstimator(BaseDeepClusterer):
     kmeans_ : FaissKMeans
         The final k-means on the preprocessed features.
     net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.embed(dataset)`` gives the learned
+        features and ``net_.top_layer_`` the last epoch's classifier.
     history_ : skorch.History
         Per epoch ``train_loss``; on every re-clustering epoch also
         ``kmeans_objective``, ``empty_clusters`` and ``nmi_previous`` (NMI
         between these pseudo-labels and the previous re-clustering's, a
         label-free measure of stability; ``None`` on a fit's first).
     input_shape_ : tuple of int
+        Shape of one sample as the network sees it: ``(C, H, W)`` for
+        images, ``(n_features,)`` for vectors.
     n_features_in_ : int
+        Number of values per sample (``C * H * W`` for images).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, defined only when ``X`` is a
+        DataFrame with string column names.
 
     See Also
     --------
     FaissKMeans : The k-means of each epoch, on its own.
+    PCAWhitenL2 : The feature preprocessing before each k-means.
     IICEstimator, DACEstimator : The other deep clustering methods.
+    sklearn.cluster.KMeans : k-means on fixed features, whose ``predict``
+        and ``transform`` these mirror.
 
     References
     ----------
     M. Caron, P. Bojanowski, A. Joulin and M. Douze. "Deep Clustering for
-    Unsupervised Learning of Visual Features." ECCV 2018.
+    Unsupervised Learning of Visual Features." ECCV 2018, pp. 132-149.
+    arXiv:1807.05520.
+
+    J. Johnson, M. Douze and H. Jégou. "Billion-scale similarity search with
+    GPUs." IEEE Transactions on Big Data, 2019. arXiv:1702.08734.
 
     Examples
     --------
@@ -238,6 +264,21 @@ class DeepClusterEstimator(BaseDeepClusterer):
     ...                            random_state=0).fit(X)
     >>> est.labels_.shape, est.transform(X).shape
     ((60,), (60, 3))
+
+    ``predict`` is the nearest final centre and ``transform`` the distances
+    to the centres, in the space of the PCA-whitened, L2-normalised learned
+    features (``max(2, 16 // 16) = 2`` dimensions here):
+
+    >>> bool((est.predict(X) == est.labels_).all()), bool((est.transform(X) >= 0).all())
+    (True, True)
+    >>> est.preprocessor_.n_components_, est.kmeans_.cluster_centers_.shape
+    (2, (3, 2))
+
+    With ``reassign=3`` only the first of the three epochs re-clusters, and
+    a fit's first clustering has no predecessor to compare with:
+
+    >>> est.history_[0, "nmi_previous"] is None, "kmeans_objective" in est.history_[1]
+    (True, False)
     """
 
     _parameter_constraints: dict = {
@@ -250,6 +291,8 @@ class DeepClusterEstimator(BaseDeepClusterer):
         "sobel": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        # BatchNorm in training mode needs at least 2 samples per batch
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
 
     _net_class = _DeepClusterNet
@@ -354,15 +397,20 @@ class DeepClusterEstimator(BaseDeepClusterer):
         the same one pass over the data that the k-means was fitted on.
         """
         features = self.net_.embed(dataset)
-        self.preprocessor_ = PCAWhitenL2(n_components=self._pca_components())
+        self.preprocessor_ = PCAWhitenL2(n_components=self._pca_components()).set_output(transform="default")
         reduced = self.preprocessor_.fit_transform(features)
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,)))
-        self.kmeans_ = FaissKMeans(self.n_clusters, n_init=10, max_iter=50, random_state=seed)
+        self.kmeans_ = FaissKMeans(self.n_clusters, n_init=10, max_iter=50, random_state=seed).set_output(
+            transform="default"
+        )
         return -self.kmeans_.fit_transform(reduced)
 
     def _cluster_scores(self, dataset) -> np.ndarray:
         """Negative distances to the final centres (higher = nearer)."""
-        features = self.net_.embed(dataset)
+        return net_outputs(self.net_, dataset, per_batch=self._negative_distances)
+
+    def _negative_distances(self, features: np.ndarray) -> np.ndarray:
+        """One batch of features -> minus its distances to the final centres."""
         return -self.kmeans_.transform(self.preprocessor_.transform(features))
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:

@@ -40,11 +40,24 @@ class IICLoss(nn.Module):
     eps : float, default=sys.float_info.epsilon
         Clamp for probabilities before the logarithm.
 
-    Shapes
-    ------
-    ``z``, ``z_prime``: ``(..., n, C)`` probabilities (rows sum to 1); leading
-    dimensions (e.g. sub-heads) are batched. Output: ``(...)``, one loss per
-    leading index (a scalar for 2-D inputs).
+    See Also
+    --------
+    deepclust_sklearn.IICEstimator : Trains a clustering network with this loss.
+    DACLoss : Pairwise binary cross-entropy of Deep Adaptive Clustering.
+
+    Notes
+    -----
+    Called as ``loss(z, z_prime)``.
+
+    Shapes: ``z``, ``z_prime``: ``(..., n, C)`` probabilities (rows sum to
+    1); leading dimensions (e.g. sub-heads) are batched. Output: ``(...)``,
+    one loss per leading index (a scalar for 2-D inputs).
+
+    References
+    ----------
+    X. Ji, J. F. Henriques and A. Vedaldi. "Invariant Information Clustering
+    for Unsupervised Image Classification and Segmentation." ICCV 2019,
+    pp. 9865-9874. arXiv:1807.06653.
 
     Examples
     --------
@@ -52,6 +65,18 @@ class IICLoss(nn.Module):
     >>> z = torch.eye(4)               # four samples, perfectly confident,
     >>> round(float(IICLoss()(z, z)), 4)  # balanced and consistent: -ln 4
     -1.3863
+
+    All samples in one cluster carry no information (with ``lamb=1``):
+
+    >>> one = torch.tensor([[1.0, 0.0]] * 4)
+    >>> round(abs(float(IICLoss()(one, one))), 4)
+    0.0
+
+    Leading dimensions are batched: one loss per sub-head.
+
+    >>> z = torch.softmax(torch.zeros(5, 32, 10), dim=-1)  # 5 sub-heads, 32 samples, 10 clusters
+    >>> IICLoss(lamb=1.5)(z, z).shape
+    torch.Size([5])
     """
 
     def __init__(self, lamb: float = 1.0, eps: float = sys.float_info.epsilon) -> None:
@@ -113,10 +138,24 @@ class DACLoss(nn.Module):
     eps : float, default=1e-7
         Clamp for similarities before the logarithm.
 
-    Shapes
-    ------
-    ``label_features``: ``(n, k)`` rows of unit length; ``targets``: the
-    same shape or ``None``; ``upper``, ``lower``: floats. Output: a scalar.
+    See Also
+    --------
+    deepclust_sklearn.DACEstimator : Trains a clustering network with this
+        loss and DAC's threshold schedule.
+    IICLoss : Mutual information between the clusterings of paired views.
+
+    Notes
+    -----
+    Called as ``loss(label_features, targets=None, *, upper, lower)``.
+
+    Shapes: ``label_features``: ``(n, k)`` rows of unit length;
+    ``targets``: the same shape or ``None``; ``upper``, ``lower``: floats.
+    Output: a scalar.
+
+    References
+    ----------
+    J. Chang, L. Wang, G. Meng, S. Xiang and C. Pan. "Deep Adaptive Image
+    Clustering." ICCV 2017, pp. 5879-5887.
 
     Examples
     --------
@@ -124,6 +163,13 @@ class DACLoss(nn.Module):
     >>> l = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]), dim=1)
     >>> round(float(DACLoss()(l, upper=0.95, lower=0.455)), 4)  # 1 positive pair, 2 negatives
     0.0411
+
+    The selected pairs, as boolean ``(n, n)`` masks (ordered pairs, so each
+    unordered pair counts twice):
+
+    >>> positive, negative = DACLoss.select_pairs(DACLoss.similarity(l), upper=0.95, lower=0.455)
+    >>> int(positive.sum()), int(negative.sum())
+    (2, 4)
     """
 
     def __init__(self, balance: bool = False, eps: float = 1e-7) -> None:

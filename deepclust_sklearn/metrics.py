@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import sparse as _sparse
 from scipy.optimize import linear_sum_assignment
 from sklearn import metrics as _skm
 from sklearn.metrics import make_scorer
@@ -51,6 +52,16 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
         raise ValueError(
             f"{name} is None; pass an array-like with one label per sample."
         )
+    if _sparse.issparse(labels):
+        raise ValueError(
+            f"{name} is a sparse matrix; pass a dense 1-D array with one label "
+            "per sample (e.g. labels.toarray().ravel())."
+        )
+    if np.ma.isMaskedArray(labels) and np.ma.getmaskarray(labels).any():
+        raise ValueError(
+            f"{name} contains masked (missing) values; every sample needs a "
+            "label. Drop unlabelled samples or give them an explicit label."
+        )
     try:
         arr = np.asarray(labels)
     except (ValueError, TypeError) as exc:
@@ -70,8 +81,9 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
         arr[:] = list(labels)
 
     if arr.ndim != 1:
+        source = "" if arr.ndim else f" (from a {type(labels).__name__})"
         raise ValueError(
-            f"{name} must be 1-D; got an array of shape {arr.shape}. "
+            f"{name} must be 1-D; got an array of shape {arr.shape}{source}. "
             "Pass one label per sample."
         )
     if arr.shape[0] == 0:
@@ -96,6 +108,18 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
                 f"{name} contains infinite values; cluster labels must be "
                 "finite values (ints or strings)."
             )
+        fractional = arr[arr != np.round(arr)]
+        if fractional.size:
+            raise ValueError(
+                f"{name} contains non-integer floats (e.g. {float(fractional[0])!r}); "
+                "cluster labels must be ints or strings. Pass labels, not "
+                "scores or probabilities."
+            )
+    if kind in "mM" and np.isnat(arr).any():
+        raise ValueError(
+            f"{name} contains NaT; every sample needs a label. Drop "
+            "unlabelled samples or give them an explicit label."
+        )
 
     if kind != "O":
         uniques_arr, codes = np.unique(arr, return_inverse=True)
@@ -119,6 +143,12 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
             raise ValueError(
                 f"{name} contains infinite values; cluster labels must be "
                 "finite values (ints or strings)."
+            )
+        if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+            raise ValueError(
+                f"{name} contains non-integer floats (e.g. {float(value)!r}); cluster "
+                "labels must be ints or strings. Pass labels, not scores or "
+                "probabilities."
             )
         if isinstance(value, (complex, np.complexfloating)):
             raise ValueError(
@@ -208,9 +238,11 @@ def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     Parameters
     ----------
     labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels (any hashable values).
+        Ground-truth class labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
     labels_pred : array-like of shape (n_samples,)
-        Cluster labels (any hashable values).
+        Cluster labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
 
     Returns
     -------
@@ -227,6 +259,8 @@ def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     See Also
     --------
     clustering_accuracy : Accuracy under this matching.
+    clustering_scores : ACC, NMI and ARI at once.
+    scipy.optimize.linear_sum_assignment : The assignment solver used.
 
     References
     ----------
@@ -269,9 +303,11 @@ def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     Parameters
     ----------
     labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels (any hashable values).
+        Ground-truth class labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
     labels_pred : array-like of shape (n_samples,)
-        Cluster labels (any hashable values).
+        Cluster labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
 
     Returns
     -------
@@ -330,9 +366,11 @@ def normalized_mutual_info_score(
     Parameters
     ----------
     labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels (any hashable values).
+        Ground-truth class labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
     labels_pred : array-like of shape (n_samples,)
-        Cluster labels (any hashable values).
+        Cluster labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
     average_method : {"min", "geometric", "arithmetic", "max"}, \
             default="arithmetic"
         How the entropies are averaged in the normalizer.
@@ -382,9 +420,11 @@ def adjusted_rand_score(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     Parameters
     ----------
     labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels (any hashable values).
+        Ground-truth class labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
     labels_pred : array-like of shape (n_samples,)
-        Cluster labels (any hashable values).
+        Cluster labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
 
     Returns
     -------
@@ -425,9 +465,11 @@ def clustering_scores(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     Parameters
     ----------
     labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels (any hashable values).
+        Ground-truth class labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
     labels_pred : array-like of shape (n_samples,)
-        Cluster labels (any hashable values).
+        Cluster labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
 
     Returns
     -------
@@ -490,13 +532,23 @@ score : float
 See Also
 --------
 {func} : The scored metric.
+clustering_accuracy_scorer, nmi_scorer, ari_scorer : The three scorers.
+sklearn.metrics.make_scorer : How these scorers are built.
 
 References
 ----------
+The metrics behind the three scorers:
+
 .. [1] H. W. Kuhn, "The Hungarian method for the assignment problem",
-   Naval Research Logistics Quarterly, 2(1-2):83-97, 1955.
+   Naval Research Logistics Quarterly, 2(1-2):83-97, 1955 (the matching
+   of ``clustering_accuracy``).
 .. [2] J. Xie, R. Girshick and A. Farhadi, "Unsupervised deep embedding
-   for clustering analysis", ICML 2016 (DEC).
+   for clustering analysis", ICML 2016 (DEC; ``clustering_accuracy``).
+.. [3] A. Strehl and J. Ghosh, "Cluster ensembles - a knowledge reuse
+   framework for combining multiple partitions", JMLR 3:583-617, 2002
+   (``normalized_mutual_info_score``).
+.. [4] L. Hubert and P. Arabie, "Comparing partitions", Journal of
+   Classification, 2(1):193-218, 1985 (``adjusted_rand_score``).
 
 Examples
 --------
@@ -508,6 +560,22 @@ Examples
 >>> km = KMeans(n_clusters=2, n_init=1, random_state=0).fit(X)
 >>> float({name}(km, X, y))
 1.0
+
+Cluster labels need not equal class labels; the score is invariant to
+renaming either:
+
+>>> float({name}(km, X, np.array(["b", "b", "a", "a"])))
+1.0
+
+As ``scoring`` in model selection (``y`` is used only for scoring):
+
+>>> from sklearn.model_selection import cross_val_score
+>>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+>>> y = np.array([0, 0, 0, 1, 1, 1])
+>>> scores = cross_val_score(KMeans(n_clusters=2, n_init=1, random_state=0), X, y,
+...                          scoring={name}, cv=[(np.arange(6), np.arange(6))])
+>>> scores.round(4).tolist()
+[1.0]
 """
 
 #: Scorer for :func:`clustering_accuracy` (see ``_SCORER_DOC``).

@@ -135,7 +135,14 @@ def default_backbone(input_shape: Sequence[int]) -> tuple[type[nn.Module], dict]
 
 def build_backbone(backbone: type[nn.Module], input_shape: Sequence[int], backbone_kwargs: dict | None) -> nn.Module:
     """Instantiate a backbone class and check it declares an int ``out_features``."""
-    module = backbone(tuple(input_shape), **(backbone_kwargs or {}))
+    try:
+        module = backbone(tuple(input_shape), **(backbone_kwargs or {}))
+    except TypeError as exc:
+        raise TypeError(
+            f"The backbone {backbone.__name__} for samples of shape {tuple(input_shape)} does not accept "
+            f"module_kwargs={backbone_kwargs!r}: {exc}. Pass keyword arguments that {backbone.__name__} "
+            "takes, or choose the backbone with the 'module' parameter."
+        ) from exc
     if not isinstance(getattr(module, "out_features", None), int):
         raise TypeError(
             f"The backbone {backbone.__name__} must set an int attribute 'out_features' "

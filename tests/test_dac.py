@@ -102,8 +102,9 @@ def test_learns_blobs(X):
     y = make_blobs(n_samples=60, centers=3, n_features=2, random_state=0)[1]
     from sklearn.metrics import adjusted_rand_score
 
-    est = tiny(max_epochs=20, lamb_step=0.03).fit(X)
-    # these blobs overlap (k-means on the points gets ARI 0.65); measured 0.55, sklearn's own bar is 0.4
+    est = tiny(max_epochs=20, lamb_step=0.03, module_kwargs={"hidden": (64,)}).fit(X)
+    # these blobs overlap (k-means on the points gets ARI 0.65); measured 0.675 (seeds 0-2: 0.675-0.685),
+    # sklearn's own bar is 0.4
     assert adjusted_rand_score(y, est.labels_) > 0.4
 
 

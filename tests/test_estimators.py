@@ -666,3 +666,19 @@ def test_cuda_index_beyond_device_count(estimator, blobs, monkeypatch):
     X, _ = blobs
     with pytest.raises(ValueError, match=re.escape("device='cuda:3' was requested but only 1 CUDA device(s) exist.")):
         make(estimator, device="cuda:3").fit(X)
+
+
+@ignore_convergence
+@estimators
+def test_module_kwargs_update_the_default_backbone(estimator, blobs):
+    X, _ = blobs
+    est = make(estimator, module=None, module_kwargs={"hidden": (7,)}).fit(X)
+    first_layers = [m for m in est.net_.module_.modules() if isinstance(m, torch.nn.Linear) and m.in_features == 2]
+    assert [layer.out_features for layer in first_layers] == [7]
+
+
+@estimators
+def test_module_kwargs_the_default_backbone_does_not_take(estimator, image_blobs):
+    X, _ = image_blobs  # images get a ConvBackbone, which has no 'hidden'
+    with pytest.raises(TypeError, match=r"ConvBackbone for samples of shape \(1, 8, 8\) does not accept module_kwargs"):
+        make(estimator, module=None, module_kwargs={"hidden": (7,)}).fit(X)
