@@ -16,10 +16,14 @@ from .metrics import (
     nmi_scorer,
     normalized_mutual_info_score,
 )
+from .plotting import ClusterConfusionMatrixDisplay, ClusterSamplesDisplay, TrainingCurvesDisplay
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClusterConfusionMatrixDisplay",
+    "ClusterSamplesDisplay",
+    "TrainingCurvesDisplay",
     "DeepClusterEstimator",
     "DACEstimator",
     "DACLoss",
