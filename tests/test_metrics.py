@@ -1,7 +1,6 @@
 """Property tests for deepclust_sklearn.metrics (in the style of
 sklearn/metrics/cluster/tests/test_common.py)."""
 
-import doctest
 import itertools
 
 import numpy as np
@@ -443,10 +442,3 @@ def test_public_api():
         doc = obj.__doc__ or ""
         for section in ("Parameters", "Returns", "See Also", "References", "Examples"):
             assert section in doc, (name, section)
-
-
-def test_doctests():
-    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-    result = doctest.testmod(dm, optionflags=flags)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import importlib.util
 import sys
 
@@ -466,9 +465,3 @@ def test_module_imports_without_matplotlib(no_matplotlib):
     display = module.ClusterConfusionMatrixDisplay(np.eye(2))
     with pytest.raises(ImportError, match=r"pip install matplotlib"):
         display.plot()
-
-
-def test_doctests():
-    result = doctest.testmod(plotting_module, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0

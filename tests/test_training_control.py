@@ -187,10 +187,9 @@ def test_two_fits_and_a_pickle_round_trip_are_bit_identical(estimator, blobs):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="simulates a machine without CUDA")
 @ignore_convergence
 @estimators
-def test_cuda_pickle_loads_on_cpu(estimator, blobs):
+def test_cuda_pickle_loads_on_cpu(estimator, blobs, monkeypatch):
     # A fit on a GPU stores device="cuda" in the net; unpickled where CUDA is
     # absent, skorch maps every tensor to the CPU (with a DeviceWarning).
     # Here the fit itself ran on the CPU and only the device is relabelled,
@@ -200,13 +199,18 @@ def test_cuda_pickle_loads_on_cpu(estimator, blobs):
     expected = est.transform(X)
     est.device = "cuda"
     est.net_.device = "cuda"
+    payload = pickle.dumps(est)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the CPU-only machine
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        restored = pickle.loads(pickle.dumps(est))
+        restored = pickle.loads(payload)
     assert any(issubclass(w.category, DeviceWarning) for w in caught)
     assert str(restored.net_.device) == "cpu"
     np.testing.assert_array_equal(restored.transform(X), expected)
     np.testing.assert_array_equal(restored.predict(X), est.labels_)
+    with pytest.raises(ValueError, match="CUDA is not available here; use device='cpu'"):
+        restored.fit(X)  # refitting needs the device set back to the CPU ...
+    restored.set_params(device="cpu").fit(X)  # ... which then works
 
 
 # --------------------------------------------------------------------------
@@ -227,7 +231,7 @@ def test_verbose_table_shows_the_method_diagnostics(estimator, column, blobs, ca
     assert "train_loss" in header and column in header
 
 
-def _at_reclustering_boundary(net):
+def _at_reclustering_boundary(net):  # a named function: a lambda would make the estimator unpicklable
     """Checkpoint monitor: save when the next epoch re-clusters (reassign=2)."""
     return len(net.history) % 2 == 0
 
@@ -254,3 +258,48 @@ def test_deepcluster_resumed_between_reclusterings_reclusters_first(blobs, tmp_p
     resumed = make(dc, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
     assert len(resumed.history_) == 4
     assert [("kmeans_objective" in row) for row in resumed.history_] == [True, True, True, False]
+
+
+# --------------------------------------------------------------------------
+# failed fits, stop reasons, schedules that would clash
+# --------------------------------------------------------------------------
+
+
+@estimators
+def test_a_failed_warm_fit_leaves_an_unfitted_estimator(estimator, blobs):
+    X, _ = blobs
+    est = make(estimator, max_epochs=1, warm_start=True).fit(X)
+    est.net_.optimizer_ = PoisonedSGD(est.net_.module_.parameters(), lr=0.01)  # the continued run diverges
+    with pytest.raises(FloatingPointError, match="diverged"):
+        est.fit(X)
+    assert not hasattr(est, "net_") and not hasattr(est, "labels_")  # nothing NaN to continue from
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    est.fit(X)  # a fresh fit works again
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+@ignore_convergence
+@estimators
+def test_the_last_history_row_says_why_training_stopped(estimator, blobs):
+    X, _ = blobs
+    full = make(estimator, max_epochs=2).fit(X)
+    assert full.history_[-1, "stop"] == "max_epochs reached"
+    assert "stop" not in full.history_[0]
+    early = make(estimator, max_epochs=3, callbacks=[InterruptAfter(1)]).fit(X)
+    assert early.history_[-1, "stop"] == "stopped early (a callback or Ctrl-C)"
+
+
+def test_iic_cosine_schedule_and_a_user_lr_scheduler_clash(blobs):
+    X, _ = blobs
+    est = make(ESTIMATORS[0], lr_schedule="cosine", callbacks=[LRScheduler(policy=StepLR, step_size=1)])
+    with pytest.raises(ValueError, match="lr_schedule='cosine' and an LRScheduler in callbacks"):
+        est.fit(X)
+
+
+def test_iic_auto_schedule_leaves_the_rate_to_a_user_lr_scheduler():
+    est = make(ESTIMATORS[0], max_epochs=250, callbacks=[LRScheduler(policy=StepLR, step_size=1)])
+    without = make(est, callbacks=None)
+    est._n_train = without._n_train = 60  # 1,000 steps: "auto" would anneal without the user's scheduler
+    assert est._method_callbacks() == []
+    assert without._method_callbacks()[0][0] == "lr_schedule"
