@@ -50,7 +50,12 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist-test", choices=["digits", "mnist-test"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--flush-denormal", action="store_true",
+                        help="torch.set_flush_denormal(True) for the whole run (an ablation)")
+    parser.add_argument("--name", default=None, help="result file stem (default input_pipeline_<dataset>)")
     args = parser.parse_args()
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
     X, _ = load_dataset(args.dataset)
     aug_epochs, id_epochs, pipeline, full = [], [], [], []
     for _ in range(args.rounds):
@@ -63,13 +68,14 @@ def main() -> None:
         "dataset": args.dataset, "n_samples": len(X), "epochs_per_fit": args.epochs, "rounds": args.rounds,
         "epoch_s_default_augment": aug_epochs, "epoch_s_identity": id_epochs, "pipeline_pass_s": pipeline,
         "median_epoch_s_default_augment": median_aug, "median_epoch_s_identity": median_id,
-        "median_pipeline_pass_s": median_pipe,
+        "median_pipeline_pass_s": median_pipe, "flush_denormal": args.flush_denormal,
         "pipeline_share_of_epoch": median_pipe / median_aug,
         "augment_over_identity_epoch_ratio": median_aug / median_id,
         "environment": environment(),
     }
     md = (
-        f"# Input pipeline cost, IIC on {args.dataset}\n\n{environment_markdown(payload['environment'])}\n"
+        f"# Input pipeline cost, IIC on {args.dataset}"
+        f"{' (flush denormals)' if args.flush_denormal else ''}\n\n{environment_markdown(payload['environment'])}\n"
         "| measurement | median (s) | runs |\n| --- | --- | --- |\n"
         f"| training epoch, default augmentations | {median_aug:.2f} | {len(aug_epochs)} |\n"
         f"| training epoch, identity transforms | {median_id:.2f} | {len(id_epochs)} |\n"
@@ -77,7 +83,7 @@ def main() -> None:
         f"Pipeline share of an epoch: **{payload['pipeline_share_of_epoch']:.1%}** (target <= 15%).  \n"
         f"Epoch with default augmentations / with identity: **{payload['augment_over_identity_epoch_ratio']:.3f}**.\n"
     )
-    write_results(f"input_pipeline_{args.dataset}", payload, md)
+    write_results(args.name or f"input_pipeline_{args.dataset}", payload, md)
 
 
 if __name__ == "__main__":
