@@ -406,12 +406,8 @@ class DeepClusterEstimator(BaseDeepClusterer):
         )
         return -self.kmeans_.fit_transform(reduced)
 
-    def _cluster_scores(self, dataset) -> np.ndarray:
-        """Negative distances to the final centres (higher = nearer)."""
-        return net_outputs(self.net_, dataset, per_batch=self._negative_distances)
-
-    def _negative_distances(self, features: np.ndarray) -> np.ndarray:
-        """One batch of features -> minus its distances to the final centres."""
+    def _batch_scores(self, features: np.ndarray) -> np.ndarray:
+        """One batch of features -> minus its distances to the final centres (higher = nearer)."""
         return -self.kmeans_.transform(self.preprocessor_.transform(features))
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
