@@ -21,7 +21,6 @@ the output itself.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import warnings
@@ -162,30 +161,6 @@ def resolve_device(device: str, owner: str) -> torch.device:
     elif parsed.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; use 'cpu' or 'cuda'.")
     return parsed
-
-
-def _flush_denormal_is_on() -> bool:
-    """Whether torch flushes denormal floats to zero now (torch has no getter for it)."""
-    product = torch.tensor([1e-30]) * torch.tensor([1e-10])  # 1e-40 is denormal in float32
-    return bool(product[0] == 0)
-
-
-@contextlib.contextmanager
-def flush_denormals():
-    """Flush denormal floats to zero on the CPU while fitting and predicting, then restore.
-
-    Measured (``benchmarks/input_pipeline.py``, MNIST-test, IIC): an epoch on
-    augmented images took 25% longer than one on identical copies, and 8.5%
-    longer with denormals flushed; the network's arithmetic on interpolated
-    images produced denormals, which x86 CPUs handle up to 100x slower.
-    Values below 1.2e-38 become 0, far below anything the results depend on.
-    """
-    was_on = _flush_denormal_is_on()
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(was_on)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -500,7 +475,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         self._n_train = len(X2d)
         dataset = ArrayDataset(X2d, sample_shape)
         try:
-            with torch.random.fork_rng(devices=self._rng_devices(device)), flush_denormals():
+            with torch.random.fork_rng(devices=self._rng_devices(device)):
                 seed_torch(self._torch_seed(), device)
                 if not continuing:
                     self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
@@ -594,8 +569,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         def per_batch(outputs: np.ndarray) -> np.ndarray:
             return finish(self._batch_scores(outputs)[:, self._column_order], dtype)
 
-        with flush_denormals():  # the same arithmetic as in fit, so predict(X) == labels_
-            return net_outputs(self.net_, ArrayDataset(X2d, sample_shape), per_batch=per_batch)
+        return net_outputs(self.net_, ArrayDataset(X2d, sample_shape), per_batch=per_batch)
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
         """What ``transform`` returns for the per-cluster scores (probabilities here)."""

@@ -683,24 +683,3 @@ def test_module_kwargs_the_default_backbone_does_not_take(estimator, image_blobs
     with pytest.raises(TypeError, match=r"ConvBackbone for samples of shape \(1, 8, 8\) does not accept module_kwargs"):
         make(estimator, module=None, module_kwargs={"hidden": (7,)}).fit(X)
 
-
-@ignore_convergence
-@estimators
-def test_denormals_are_flushed_only_inside_fit_and_predict(estimator, blobs):
-    from deepclust_sklearn._base import _flush_denormal_is_on
-
-    class Probe(Callback):
-        def on_epoch_end(self, net, **kwargs):
-            seen.append(_flush_denormal_is_on())
-
-    seen = []
-    X, _ = blobs
-    assert not _flush_denormal_is_on()
-    make(estimator, max_epochs=1, callbacks=[Probe()]).fit(X)
-    assert seen == [True] and not _flush_denormal_is_on()
-    torch.set_flush_denormal(True)  # a caller's own setting survives a fit
-    try:
-        make(estimator, max_epochs=1).fit(X)
-        assert _flush_denormal_is_on()
-    finally:
-        torch.set_flush_denormal(False)
