@@ -40,9 +40,11 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from torch.utils.data import Dataset
+
+from .clustering import validate_numbers
 
 _STATS_CHUNK = 65536
 
@@ -329,23 +331,15 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                 nd_shape = self._sample_shape_of(array)
                 # explicit sizes: reshape(n, -1) fails on an empty array instead of reporting it
                 X = array.reshape(array.shape[0], int(np.prod(array.shape[1:])))
-        try:
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                accept_sparse=False,
-                dtype=[np.float64, np.float32],
-                ensure_min_samples=2 if reset else 1,
-                copy=False,
-            )
-        except ValueError as exc:  # numpy's bare message for an object array holding a list
-            if "array element with a sequence" not in str(exc):
-                raise
-            raise ValueError(
-                "X must hold one number per entry, but some entries are sequences (lists or arrays) "
-                f"or its rows differ in length: {exc}"
-            ) from exc
+        X = validate_numbers(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+            copy=False,
+        )
         if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
             raise ValueError(
                 "X contains values too large for float32 (|x| > 3.4e38); the network computes in "

@@ -141,7 +141,7 @@ def _faiss_kmeans(X32: np.ndarray, n_clusters: int, max_iter: int, seed: int, ve
     return centers, int(clus.iteration_stats.size())
 
 
-def _validate(estimator, X, **kwargs) -> np.ndarray:
+def validate_numbers(estimator, X, **kwargs) -> np.ndarray:
     """``validate_data``, with a clear error when X holds sequences where numbers belong.
 
     numpy's own message for an object array with a list inside, or for rows
@@ -294,7 +294,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         self : object
             The fitted estimator.
         """
-        X = _validate(self, X, dtype=[np.float64, np.float32], accept_sparse=False, copy=False)
+        X = validate_numbers(self, X, dtype=[np.float64, np.float32], accept_sparse=False, copy=False)
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
@@ -323,7 +323,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
 
     def _check_test_data(self, X) -> np.ndarray:
         check_is_fitted(self)
-        X = _validate(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
+        X = validate_numbers(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
         if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
             raise ValueError(
                 "X contains values too large for float32 (|x| > 3.4e38), the precision the centres "
@@ -568,7 +568,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : object
             The fitted transformer.
         """
-        X = _validate(
+        X = validate_numbers(
             self, X, dtype=[np.float64, np.float32], accept_sparse=False, ensure_min_samples=2, copy=False
         )
         n_samples, n_features = X.shape
@@ -605,7 +605,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             float32 for float32 input, float64 otherwise; computed in float64.
         """
         check_is_fitted(self)
-        X = _validate(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
+        X = validate_numbers(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
         projection = self.components_.T
         if self.whiten:
             projection = projection / np.sqrt(self.explained_variance_ + self.eps)

@@ -29,10 +29,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from deepclust_sklearn import (
-    DACEstimator,
-    DeepClusterEstimator,
     FaissKMeans,
-    IICEstimator,
     PCAWhitenL2,
     adjusted_rand_score,
     clustering_accuracy,
@@ -42,45 +39,13 @@ from deepclust_sklearn import (
 from deepclust_sklearn.augment import VectorAugmenter
 from deepclust_sklearn.datasets import make_image_blobs
 from deepclust_sklearn.networks import ConvBackbone
+from test_estimators import ESTIMATORS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # The tiny configurations of tests/test_estimators.py, plus faiss k-means.
 CLUSTERERS = {
-    "IICEstimator": IICEstimator(
-        n_clusters=3,
-        overcluster=6,
-        n_subheads=2,
-        repeats=2,
-        max_epochs=5,
-        batch_size=16,
-        lr=0.01,
-        module_kwargs={"hidden": (32,)},
-        augment=VectorAugmenter(noise=0.1, mask=0.0),
-        random_state=0,
-    ),
-    "DACEstimator": DACEstimator(
-        n_clusters=3,
-        max_epochs=6,
-        batch_size=16,
-        lr=0.01,
-        module_kwargs={"hidden": (32,)},
-        augment=VectorAugmenter(noise=0.1, mask=0.0),
-        random_state=0,
-    ),
-    "DeepClusterEstimator": DeepClusterEstimator(
-        n_clusters=3,
-        n_pseudo_clusters=6,
-        embedding_dim=16,
-        pca_components=4,
-        reassign=1,
-        max_epochs=4,
-        batch_size=16,
-        lr=0.01,
-        module_kwargs={"hidden": (32,)},
-        augment=VectorAugmenter(noise=0.1, mask=0.0),
-        random_state=0,
-    ),
+    **{type(est).__name__: clone(est) for est in ESTIMATORS},
     "FaissKMeans": FaissKMeans(n_clusters=3, random_state=0),
 }
 DEEP = ["IICEstimator", "DACEstimator", "DeepClusterEstimator"]
