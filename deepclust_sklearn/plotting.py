@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .metrics import _check_clusterings, _encode_labels, hungarian_match
+from .metrics import _check_clusterings, _contingency_and_matching, _encode_labels
 
 _INSTALL_HINT = 'pip install "deepclust_sklearn[plot]"'
 
@@ -481,16 +481,8 @@ def _matched_confusion(y_true: ArrayLike, y_pred: ArrayLike):
     """Counts with columns in matched order, the matched cells and the ACC."""
     true_codes, pred_codes, classes, clusters = _check_clusterings(y_true, y_pred)
     n_classes, n_clusters = len(classes), len(clusters)
-    counts = np.bincount(
-        true_codes.astype(np.int64) * n_clusters + pred_codes,
-        minlength=n_classes * n_clusters,
-    ).reshape(n_classes, n_clusters)
-    class_index = {label: i for i, label in enumerate(classes)}
-    cluster_index = {label: j for j, label in enumerate(clusters)}
-    matched = {
-        class_index[cls_label]: cluster_index[clu_label]
-        for clu_label, cls_label in hungarian_match(y_true, y_pred).items()
-    }
+    counts, class_idx, cluster_idx = _contingency_and_matching(true_codes, pred_codes, n_classes, n_clusters)
+    matched = dict(zip(class_idx.tolist(), cluster_idx.tolist()))  # class code -> cluster code
     columns = [matched[i] for i in range(n_classes) if i in matched]
     matching = [(i, columns.index(matched[i])) for i in range(n_classes) if i in matched]
     # unmatched clusters: grouped by their majority class, larger ones first
