@@ -309,14 +309,18 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             )
         return shape
 
-    def _validate_input(self, X, reset: bool) -> tuple[np.ndarray, tuple[int, ...]]:
-        """Validate ``X`` and return it as a 2-D float array plus one sample's shape.
+    def _validate_input(self, X, reset: bool) -> tuple[np.ndarray, tuple[int, ...], type]:
+        """Validate ``X``: a 2-D float array, one sample's shape, and the dtype ``transform`` returns.
 
         Images (3-D/4-D) are viewed as 2-D without a copy; ``validate_data``
         then checks finiteness, dtype, sample count and, when ``reset`` is
-        False, the feature count seen in ``fit``.
+        False, the feature count seen in ``fit``. float32 and float64 input
+        are used as they are; integer input (e.g. uint8 images) becomes
+        float32, what the network computes in, not a float64 copy 8x its
+        size. ``transform`` returns float32 for float32 input, else float64.
         """
         nd_shape = None
+        dtype = [np.float64, np.float32]
         if not sp.issparse(X) and not hasattr(X, "iloc"):
             try:
                 array = X if isinstance(X, np.ndarray) else np.asarray(X)
@@ -325,6 +329,8 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                     "X could not be converted to a numeric array; it must hold one number per entry, "
                     f"but some entries are sequences or its rows differ in length: {exc}"
                 ) from exc
+            if array.dtype.kind in "biu":
+                dtype = np.float32
             if array.ndim > 2:
                 if array.dtype.kind not in "biuf":
                     raise ValueError(f"Image arrays must be numeric; got dtype {array.dtype}.")
@@ -336,10 +342,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             X,
             reset=reset,
             accept_sparse=False,
-            dtype=[np.float64, np.float32],
+            dtype=dtype,
             ensure_min_samples=2 if reset else 1,
             copy=False,
         )
+        output_dtype = np.float32 if X.dtype == np.float32 and dtype != np.float32 else np.float64
         if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
             raise ValueError(
                 "X contains values too large for float32 (|x| > 3.4e38); the network computes in "
@@ -360,7 +367,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                 f"X has samples of shape {nd_shape} but {type(self).__name__} was fitted on samples "
                 f"of shape {self.input_shape_}."
             )
-        return X, self.input_shape_
+        return X, self.input_shape_, output_dtype
 
     # ------------------------------------------------------------- training
     def _check_n_samples(self, n_samples: int) -> None:
@@ -464,7 +471,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         continuing = self.warm_start and self.__sklearn_is_fitted__()
         if not continuing:
             self._forget_fit()
-        X2d, sample_shape = self._validate_input(X, reset=not continuing)
+        X2d, sample_shape, _ = self._validate_input(X, reset=not continuing)
         self._check_n_samples(len(X2d))
         self._n_train = len(X2d)
         dataset = ArrayDataset(X2d, sample_shape)
@@ -557,8 +564,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         one ``transform`` returns (float32 for float32 ``X``, else float64).
         """
         check_is_fitted(self)
-        X2d, sample_shape = self._validate_input(X, reset=False)
-        dtype = np.float32 if X2d.dtype == np.float32 else np.float64
+        X2d, sample_shape, dtype = self._validate_input(X, reset=False)
 
         def per_batch(outputs: np.ndarray) -> np.ndarray:
             return finish(self._batch_scores(outputs)[:, self._column_order], dtype)

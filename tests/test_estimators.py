@@ -683,3 +683,18 @@ def test_module_kwargs_the_default_backbone_does_not_take(estimator, image_blobs
     with pytest.raises(TypeError, match=r"ConvBackbone for samples of shape \(1, 8, 8\) does not accept module_kwargs"):
         make(estimator, module=None, module_kwargs={"hidden": (7,)}).fit(X)
 
+
+
+@ignore_convergence
+@estimators
+def test_integer_images_become_float32_not_a_float64_copy(estimator, image_blobs):
+    X, _ = image_blobs
+    X_uint8 = np.round(X * 50 + 100).clip(0, 255).astype(np.uint8)
+    est = make(estimator, module=ConvBackbone, module_kwargs={"channels": (4,)}, augment="none")
+    X2d, shape, out_dtype = clone(est)._validate_input(X_uint8, reset=True)
+    assert X2d.dtype == np.float32 and shape == (1, 8, 8) and out_dtype == np.float64
+    fitted_int = clone(est).fit(X_uint8)
+    fitted_float = clone(est).fit(X_uint8.astype(np.float32))
+    np.testing.assert_array_equal(fitted_int.labels_, fitted_float.labels_)
+    assert fitted_int.transform(X_uint8).dtype == np.float64  # as documented: only float32 input stays float32
+    np.testing.assert_allclose(fitted_int.transform(X_uint8), fitted_float.transform(X_uint8.astype(np.float32)))
