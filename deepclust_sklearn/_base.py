@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from torch.utils.data import Dataset
 
-from .clustering import validate_numbers
+from .clustering import check_float32_range, validate_numbers
 
 _STATS_CHUNK = 65536
 
@@ -336,7 +336,8 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                     raise ValueError(f"Image arrays must be numeric; got dtype {array.dtype}.")
                 nd_shape = self._sample_shape_of(array)
                 # explicit sizes: reshape(n, -1) fails on an empty array instead of reporting it
-                X = array.reshape(array.shape[0], int(np.prod(array.shape[1:])))
+                array = array.reshape(array.shape[0], int(np.prod(array.shape[1:])))
+            X = array  # converted once: validate_data gets the array, not the list again
         X = validate_numbers(
             self,
             X,
@@ -347,11 +348,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             copy=False,
         )
         output_dtype = np.float32 if X.dtype == np.float32 and dtype != np.float32 else np.float64
-        if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
-            raise ValueError(
-                "X contains values too large for float32 (|x| > 3.4e38); the network computes in "
-                "float32, rescale X."
-            )
+        check_float32_range(X, "; the network computes in float32, rescale X.")
         if nd_shape is not None and self.image_shape is not None and reset:
             declared = self._declared_image_shape(X.shape[1])
             if declared != nd_shape:

@@ -158,6 +158,12 @@ def validate_numbers(estimator, X, **kwargs) -> np.ndarray:
         ) from exc
 
 
+def check_float32_range(X: np.ndarray, tail: str) -> None:
+    """Reject float64 ``X`` with values beyond float32's range; ``tail`` ends the message with the fix."""
+    if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
+        raise ValueError("X contains values too large for float32 (|x| > 3.4e38)" + tail)
+
+
 class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """K-means clustering with faiss, as a scikit-learn estimator.
 
@@ -324,11 +330,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     def _check_test_data(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_numbers(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
-        if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
-            raise ValueError(
-                "X contains values too large for float32 (|x| > 3.4e38), the precision the centres "
-                "were fitted in; rescale X."
-            )
+        check_float32_range(X, ", the precision the centres were fitted in; rescale X.")
         return X
 
     def predict(self, X) -> np.ndarray:
