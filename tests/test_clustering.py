@@ -356,3 +356,26 @@ def test_pca_errors(correlated):
     est = PCAWhitenL2(n_components=2).fit(correlated)
     with pytest.raises(ValueError, match="X has 5 features, but PCAWhitenL2 is expecting 6 features as input."):
         est.transform(correlated[:, :5])
+
+
+# ---------------------------------------------------------------- values beyond float32 / float64
+
+
+def test_faiss_kmeans_values_beyond_float32():
+    X = make_blobs(n_samples=30, centers=3, n_features=4, random_state=0)[0]
+    huge = X.copy()
+    huge[0, 0] = 1e39
+    with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); faiss computes in float32, rescale X"):
+        FaissKMeans(n_clusters=3, random_state=0).fit(huge)
+    km = FaissKMeans(n_clusters=3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\), the precision the centres were fitted in"):
+        km.predict(huge)
+
+
+def test_pca_whiten_overflowing_covariance_and_projection():
+    X = make_blobs(n_samples=30, centers=3, n_features=8, random_state=0)[0]
+    with pytest.raises(ValueError, match=r"its covariance overflows float64 \(inf\); rescale X"):
+        PCAWhitenL2(n_components=2).fit(np.vstack([X, np.full((1, 8), 1e200)]))
+    pca = PCAWhitenL2(n_components=8).fit(X)
+    with pytest.raises(ValueError, match=r"its projection overflows float64 \(inf\); rescale X"):
+        pca.transform(np.full((2, 8), 1e300))

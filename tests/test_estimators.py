@@ -698,3 +698,24 @@ def test_integer_images_become_float32_not_a_float64_copy(estimator, image_blobs
     np.testing.assert_array_equal(fitted_int.labels_, fitted_float.labels_)
     assert fitted_int.transform(X_uint8).dtype == np.float64  # as documented: only float32 input stays float32
     np.testing.assert_allclose(fitted_int.transform(X_uint8), fitted_float.transform(X_uint8.astype(np.float32)))
+
+
+@estimators
+def test_x_that_does_not_hold_one_number_per_entry(estimator):
+    with pytest.raises(ValueError, match=r"X could not be converted to a numeric array; it must hold one number per entry"):
+        make(estimator).fit([[1.0, 2.0], [1.0]] * 10)
+    holding_lists = np.empty((20, 2), dtype=object)
+    holding_lists[:] = 1.0
+    holding_lists[3, 1] = [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"X must hold one number per entry, but some entries are sequences"):
+        make(estimator).fit(holding_lists)
+
+
+@estimators
+def test_values_beyond_float32(estimator, blobs):
+    X, _ = blobs
+    huge = X.copy()
+    huge[0, 0] = 1e39
+    with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); the network computes in float32, rescale X"):
+        make(estimator).fit(huge)
+    np.testing.assert_array_equal(huge[0, 0], 1e39)  # untouched

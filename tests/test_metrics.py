@@ -442,3 +442,30 @@ def test_public_api():
         doc = obj.__doc__ or ""
         for section in ("Parameters", "Returns", "See Also", "References", "Examples"):
             assert section in doc, (name, section)
+
+
+# ---------------------------------------------------------------- label kinds rejected with their fix
+
+
+@metric_param
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([0.0, 0.5, 1.0]), r"labels_pred contains non-integer floats \(e\.g\. 0\.5\); .* not scores or probabilities"),
+        ([0.0, 0.5, 1.0], r"labels_pred contains non-integer floats \(e\.g\. 0\.5\); .* not scores or probabilities"),
+        (np.ma.masked_array([0, 1, 1], mask=[0, 1, 0]), r"labels_pred contains masked \(missing\) values; .* Drop unlabelled"),
+        (np.array(["2020-01-01", "NaT", "2020-01-02"], dtype="datetime64[D]"), r"labels_pred contains NaT; every sample needs a label"),
+    ],
+    ids=["float-array", "float-list", "masked", "nat"],
+)
+def test_labels_that_are_not_labels(metric, bad, message):
+    with pytest.raises(ValueError, match=message):
+        metric([0, 1, 1], bad)
+
+
+@metric_param
+def test_sparse_labels(metric):
+    import scipy.sparse as sp
+
+    with pytest.raises(ValueError, match=r"labels_pred is a sparse matrix; pass a dense 1-D array .*toarray\(\)\.ravel\(\)"):
+        metric([0, 1, 1], sp.csr_matrix(np.array([[0, 1, 1]])))

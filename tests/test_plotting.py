@@ -465,3 +465,42 @@ def test_module_imports_without_matplotlib(no_matplotlib):
     display = module.ClusterConfusionMatrixDisplay(np.eye(2))
     with pytest.raises(ImportError, match=r"pip install matplotlib"):
         display.plot()
+
+
+# ---------------------------------------------------------------- remaining error messages
+
+
+def test_samples_display_rejects_arrays_of_other_dimensions():
+    X = np.zeros((2, 1, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"X must be 2-D .* 3-D \(n_samples, H, W\) or 4-D .* got an array of shape \(2, 1, 1, 4, 4\)"):
+        ClusterSamplesDisplay.from_predictions(X, [0, 1])
+
+
+def test_samples_display_rejects_an_empty_cluster_list():
+    with pytest.raises(ValueError, match="clusters is empty; pass at least one cluster label"):
+        ClusterSamplesDisplay.from_predictions(np.zeros((2, 4, 4)), [0, 1], clusters=[])
+
+
+def test_samples_display_constructor_checks_its_images():
+    with pytest.raises(ValueError, match="images is empty; there is no cluster to show"):
+        ClusterSamplesDisplay([]).plot()
+    with pytest.raises(ValueError, match=r"Each entry of images must have shape \(n_shown, H, W\)"):
+        ClusterSamplesDisplay([np.zeros((2, 4))]).plot()
+
+
+def test_confusion_display_constructor_checks_its_matrix():
+    with pytest.raises(ValueError, match=r"confusion_matrix must be a non-empty 2-D array \(n_classes, n_clusters\)"):
+        ClusterConfusionMatrixDisplay(np.zeros((0, 3))).plot()
+
+
+def test_curves_display_constructor_checks_its_curves():
+    with pytest.raises(ValueError, match="curves is empty; there is nothing to plot"):
+        TrainingCurvesDisplay({}).plot()
+    with pytest.raises(ValueError, match=r"curves\['loss'\] must be a pair of 1-D arrays of the same length"):
+        TrainingCurvesDisplay({"loss": (np.arange(3), np.arange(2))}).plot()
+
+
+def test_curves_display_rejects_an_empty_key_list():
+    history = [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}]
+    with pytest.raises(ValueError, match="keys is empty; pass at least one key or None"):
+        TrainingCurvesDisplay.from_history(history, keys=[])
