@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseDeepClusterer, ResumableNet, build_augmenter
 from .losses import DACLoss
-from .networks import ClusteringNet
+from .networks import ClusteringNet, DACHead
 
 __all__ = ["DACEstimator"]
 
@@ -116,13 +116,14 @@ class _DACNet(ResumableNet):
         x, _ = unpack_data(batch)
         x = self.module_.standardize(to_tensor(x, device=self.device))
         augmented = self.augmenter_(x.repeat(self.views, *([1] * (x.dim() - 1))))
+        label_features = self._label_features(augmented)
         clean = None
         if self.targets == "clean" or self.consistency > 0:
-            both = self._label_features(torch.cat([augmented, x]))
-            label_features = both[: len(augmented)]
-            clean = both[len(augmented):].detach().repeat(self.views, 1)
-        else:
-            label_features = self._label_features(augmented)
+            # A batch of its own: sharing batch-norm statistics with the augmented
+            # images lets the clean outputs drift to one near-uniform vector that
+            # makes every pair positive (measured: collapse to one cluster).
+            with torch.no_grad():
+                clean = self._label_features(x).repeat(self.views, 1)
         targets = clean if self.targets == "clean" else None
         loss = self.get_loss((label_features, targets), None, X=x, training=True)
         if self.consistency > 0:
@@ -176,6 +177,19 @@ class DACEstimator(BaseDeepClusterer):
     last history row's ``stop`` says which. The cluster of a sample is the
     argmax of its label feature.
 
+    The defaults follow the authors' released code where it differs from
+    the paper's text: the pairs are chosen from the un-augmented images'
+    label features and the loss is taken on augmented copies
+    (``targets="clean"``), so the network learns to give an augmented image
+    the same cluster as its clean self. The network ends in the paper's head
+    (:class:`~deepclust_sklearn.networks.DACHead`: three
+    ``Linear -> BatchNorm -> ReLU`` blocks of width ``n_clusters``, then a
+    softmax). Measured on MNIST-test (seed 0, ACC): 0.98 with these
+    defaults; 0.82 with a plain linear head; 0.80 with the paper's text
+    (targets from the augmented images' own outputs) and no augmentation;
+    0.55 with the paper's text and augmentation. The README's "DAC: what was
+    measured" has the whole table.
+
     Parameters
     ----------
     n_clusters : int, default=10
@@ -188,28 +202,34 @@ class DACEstimator(BaseDeepClusterer):
         :math:`r` in :math:`l(\lambda) = l_0 + r\lambda`.
     lamb_step : float, default=0.0099
         Growth of λ per epoch (the paper's :math:`1.1 \times 0.009`).
-    targets : {"same", "clean"}, default="same"
-        Which outputs select the pairs. ``"same"``: the augmented sample's own
-        label features, as in the paper. ``"clean"``: the un-augmented
-        sample's (the authors' released code), at the cost of a second
-        forward pass.
+    targets : {"clean", "same"}, default="clean"
+        Which outputs select the pairs. ``"clean"``: the un-augmented
+        samples' label features, computed without gradient in a batch of
+        their own (the authors' released code). ``"same"``: the augmented
+        samples' own label features, as the paper's text describes; with
+        augmentation this keeps the random network's partition (MNIST-test
+        ACC 0.55 with a linear head).
     consistency : float, default=0.0
         Weight of the released code's consistency term
         :math:`\lVert l(g(x)) - l(x) \rVert^2`, pulling the label feature of
         an augmented sample toward that of the un-augmented one (held fixed);
-        the authors use 10. 0 is the paper's algorithm.
+        the authors use 10. Measured worse here (MNIST-test 0.73 vs 0.82 with
+        a linear head), so 0.
     balance : bool, default=False
         ``False``: the cross-entropy is averaged over all selected pairs, as
         the paper's objective sums over them. ``True``: positives and
         negatives are averaged separately and added, which weights the few
-        positive pairs of the early epochs far more; measured worse here
-        (seed 0: digits ACC 0.61 vs 0.65, MNIST-test 0.32 vs 0.55), because
-        it pulls clusters together until several merge.
+        positive pairs of the early epochs far more and pulls clusters
+        together until several merge (measured worse before the current
+        defaults: MNIST-test 0.32 vs 0.55).
     views : int, default=1
         Independently augmented copies of each image in a step; the loss
         sees all ``views * batch_size`` label features, so two views of one
-        image form a pair like any other (selected when similar enough).
-        1 is the paper's algorithm.
+        image form a pair like any other. 1 is the paper's algorithm.
+    head_layers : int, default=3
+        ``Linear -> BatchNorm -> ReLU`` blocks in
+        :class:`~deepclust_sklearn.networks.DACHead`; 3 is the paper's
+        network (1x1 convolution to ``k``, two dense layers).
     image_shape, module, module_kwargs : see :class:`~deepclust_sklearn.IICEstimator`
     augment : {"auto", "none"} or callable, default="auto"
         ``"auto"``: DAC's light augmentation for images (rotation up to 10°,
@@ -222,8 +242,12 @@ class DACEstimator(BaseDeepClusterer):
         Learning rate.
     max_epochs : int, default=100
         Upper bound on epochs; the schedule usually ends first.
-    batch_size : int, default=256
-        Samples per step; the loss sees ``batch_size * (batch_size - 1)`` pairs.
+    batch_size : int, default=64
+        Samples per step; the loss sees ``batch_size * (batch_size - 1)``
+        pairs. Smaller than the paper's 128: with λ advancing once per epoch,
+        a small data set such as digits (1,797 images) gets 14 steps per
+        threshold at 128 and too few to follow it (ACC 0.81 at 128, 0.88 at
+        64); MNIST-test is at 0.98 with either.
     callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
 
     Attributes
@@ -290,6 +314,7 @@ class DACEstimator(BaseDeepClusterer):
         "consistency": [Interval(Real, 0, None, closed="left")],
         "balance": ["boolean"],
         "views": [Interval(Integral, 1, None, closed="left")],
+        "head_layers": [Interval(Integral, 1, None, closed="left")],
         # BatchNorm in training mode needs at least 2 samples per batch
         "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
@@ -304,10 +329,11 @@ class DACEstimator(BaseDeepClusterer):
         lower: float = 0.455,
         lower_rate: float = 0.1,
         lamb_step: float = 0.0099,
-        targets: str = "same",
+        targets: str = "clean",
         consistency: float = 0.0,
         balance: bool = False,
         views: int = 1,
+        head_layers: int = 3,
         image_shape: tuple | None = None,
         module: type | None = None,
         module_kwargs: dict | None = None,
@@ -315,7 +341,7 @@ class DACEstimator(BaseDeepClusterer):
         optimizer: type = torch.optim.Adam,
         lr: float = 1e-3,
         max_epochs: int = 100,
-        batch_size: int = 256,
+        batch_size: int = 64,
         callbacks: list | None = None,
         device: str = "cpu",
         verbose: int = 0,
@@ -331,6 +357,7 @@ class DACEstimator(BaseDeepClusterer):
         self.consistency = consistency
         self.balance = balance
         self.views = views
+        self.head_layers = head_layers
         self.image_shape = image_shape
         self.module = module
         self.module_kwargs = module_kwargs
@@ -371,7 +398,8 @@ class DACEstimator(BaseDeepClusterer):
             module__n_subheads=1,
             module__mean=torch.from_numpy(mean),
             module__scale=torch.from_numpy(scale),
-            module__logit_batchnorm=True,
+            module__head=DACHead,
+            module__head_kwargs={"n_layers": self.head_layers},
             criterion=DACLoss,
             criterion__balance=self.balance,
             augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),

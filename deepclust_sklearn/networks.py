@@ -19,6 +19,7 @@ __all__ = [
     "MLPBackbone",
     "ConvBackbone",
     "SubHeads",
+    "DACHead",
     "Standardize",
     "ClusteringNet",
     "EmbeddingNet",
@@ -158,24 +159,65 @@ class SubHeads(nn.Module):
     output is split per sub-head, which is the same model as separate layers
     and one matrix product instead of several.
 
-    With ``logit_batchnorm`` the logits pass through a ``BatchNorm1d`` before
-    the softmax (DAC's last dense layer): every logit keeps unit spread over a
-    batch, so outputs cannot all become the same near-uniform vector.
-
     Shapes: input ``(N, in_features)`` -> output ``(n_subheads, N, n_clusters)``
     of probabilities (each row sums to 1).
     """
 
-    def __init__(self, in_features: int, n_clusters: int, n_subheads: int, logit_batchnorm: bool = False) -> None:
+    def __init__(self, in_features: int, n_clusters: int, n_subheads: int) -> None:
         super().__init__()
         self.n_clusters = n_clusters
         self.n_subheads = n_subheads
         self.linear = nn.Linear(in_features, n_subheads * n_clusters)
-        self.norm = nn.BatchNorm1d(n_subheads * n_clusters, affine=False) if logit_batchnorm else nn.Identity()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        logits = self.norm(self.linear(features)).view(-1, self.n_subheads, self.n_clusters)
+        logits = self.linear(features).view(-1, self.n_subheads, self.n_clusters)
         return torch.softmax(logits, dim=-1).transpose(0, 1)
+
+
+class DACHead(nn.Module):
+    """DAC's head: ``n_layers`` blocks of ``Linear -> BatchNorm -> ReLU`` of
+    width ``n_clusters``, then a softmax.
+
+    The paper's network ends this way: a 1x1 convolution to ``k`` channels
+    (the first block here, over the backbone's features), then two dense
+    ``k -> k`` layers initialised to the identity, each with batch
+    normalisation and ReLU, and a softmax over the result. The batch norms
+    (without affine parameters) keep every output unit spread over a batch,
+    and the final ReLU makes the softmax's input non-negative, so a sample
+    gets a peaked output only by one unit standing out from the rest of the
+    batch.
+
+    Shapes: input ``(N, in_features)`` -> output ``(1, N, n_clusters)`` of
+    probabilities, the layout of :class:`SubHeads` with one sub-head.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the backbone's features.
+    n_clusters : int
+        Number of clusters, the width of every block.
+    n_subheads : int, default=1
+        Must be 1 (DAC trains a single head).
+    n_layers : int, default=3
+        Blocks; those after the first start as the identity map.
+    """
+
+    def __init__(self, in_features: int, n_clusters: int, n_subheads: int = 1, n_layers: int = 3) -> None:
+        super().__init__()
+        if n_subheads != 1:
+            raise ValueError(f"DACHead has one head; got n_subheads={n_subheads}.")
+        blocks: list[nn.Module] = []
+        for index in range(n_layers):
+            linear = nn.Linear(in_features if index == 0 else n_clusters, n_clusters)
+            if index > 0:
+                with torch.no_grad():
+                    linear.weight.copy_(torch.eye(n_clusters))
+                    linear.bias.zero_()
+            blocks += [linear, nn.BatchNorm1d(n_clusters, affine=False), nn.ReLU()]
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.blocks(features), dim=-1).unsqueeze(0)
 
 
 class ClusteringNet(nn.Module):
@@ -195,8 +237,12 @@ class ClusteringNet(nn.Module):
         Sub-heads per head.
     mean, scale : tensor
         Input standardisation, broadcastable to one sample's shape.
-    logit_batchnorm : bool, default=False
-        Batch-normalise each head's logits before the softmax (see :class:`SubHeads`).
+    head : type, default=SubHeads
+        Head class, called as ``head(out_features, n_clusters, n_subheads, **head_kwargs)``
+        and returning ``(n_subheads, N, n_clusters)`` probabilities
+        (:class:`SubHeads` or :class:`DACHead`).
+    head_kwargs : dict or None, default=None
+        Further keyword arguments for ``head``.
     """
 
     def __init__(
@@ -208,13 +254,14 @@ class ClusteringNet(nn.Module):
         n_subheads: int,
         mean: torch.Tensor,
         scale: torch.Tensor,
-        logit_batchnorm: bool = False,
+        head: type[nn.Module] = SubHeads,
+        head_kwargs: dict | None = None,
     ) -> None:
         super().__init__()
         self.standardize = Standardize(mean, scale)
         self.backbone = build_backbone(backbone, input_shape, backbone_kwargs)
         self.heads = nn.ModuleDict(
-            {name: SubHeads(self.backbone.out_features, k, n_subheads, logit_batchnorm) for name, k in heads.items()}
+            {name: head(self.backbone.out_features, k, n_subheads, **(head_kwargs or {})) for name, k in heads.items()}
         )
 
     def features(self, x_standardized: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,7 @@ ESTIMATORS = [
     ),
     DACEstimator(
         n_clusters=3,
-        max_epochs=6,
+        max_epochs=10,
         batch_size=16,
         lr=0.01,
         module_kwargs={"hidden": (32,)},

@@ -13,6 +13,7 @@ from deepclust_sklearn.networks import (
     MLPBackbone,
     Standardize,
     SubHeads,
+    DACHead,
     default_backbone,
 )
 
@@ -63,6 +64,35 @@ def test_subheads_are_independent_of_each_other():
     # The second sub-head uses rows 3..5 of the shared linear layer.
     expected = torch.softmax(x @ heads.linear.weight[3:6].T + heads.linear.bias[3:6], dim=-1)
     torch.testing.assert_close(out[1], expected)
+
+
+@pytest.mark.parametrize("n_layers", [1, 3])
+def test_dac_head_output_is_probabilities_with_one_head(n_layers):
+    torch.manual_seed(0)
+    head = DACHead(7, 4, n_layers=n_layers)
+    out = head(torch.randn(5, 7))
+    assert out.shape == (1, 5, 4)
+    assert (out >= 0).all()
+    torch.testing.assert_close(out.sum(dim=-1), torch.ones(1, 5))
+    assert sum(isinstance(m, torch.nn.Linear) for m in head.modules()) == n_layers
+
+
+def test_dac_head_later_blocks_start_as_identity_and_end_in_relu():
+    torch.manual_seed(0)
+    head = DACHead(7, 4, n_layers=3).eval()
+    linears = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
+    for linear in linears[1:]:
+        torch.testing.assert_close(linear.weight, torch.eye(4))
+        torch.testing.assert_close(linear.bias, torch.zeros(4))
+    features = torch.randn(5, 7)
+    logits = head.blocks(features)
+    assert (logits >= 0).all()
+    torch.testing.assert_close(head(features)[0], torch.softmax(logits, dim=-1))
+
+
+def test_dac_head_rejects_several_subheads():
+    with pytest.raises(ValueError, match=r"DACHead has one head; got n_subheads=2"):
+        DACHead(7, 4, n_subheads=2)
 
 
 def _clustering_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, mean=None, scale=None):
