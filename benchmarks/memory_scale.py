@@ -17,7 +17,8 @@ just before the operation, next to the size of the operation's output
 first 5,000 rows; ``fit`` trains one epoch on all N rows. The backbone is a
 one-layer MLP (128 units): memory, not accuracy, is measured here.
 
-Writes ``benchmarks/results/memory_scale.json`` and ``.md``.
+Writes ``benchmarks/results/memory_scale.json`` and ``.md`` (``--name`` picks
+another stem, e.g. for ``--methods dac`` alone).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import sys
 import tempfile
 import threading
 import time
@@ -123,6 +125,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--operations", nargs="+", default=["predict", "transform", "fit"],
                         choices=["predict", "transform", "fit"])
+    parser.add_argument("--name", default="memory_scale",
+                        help="results file stem under benchmarks/results/ (for a partial re-run)")
     args = parser.parse_args()
 
     rows = []
@@ -163,10 +167,10 @@ def main() -> None:
     )
     markdown = (
         "# Peak memory on a float32 memmap (N x 64)\n\n"
-        "`python benchmarks/memory_scale.py --sizes " + " ".join(map(str, args.sizes)) + "`\n\n"
+        "`python benchmarks/memory_scale.py " + " ".join(sys.argv[1:]) + "`\n\n"
         + header + body + "\n" + environment_markdown(env)
     )
-    write_results("memory_scale", {"environment": env, "rows": rows}, markdown)
+    write_results(args.name, {"environment": env, "rows": rows}, markdown)
 
 
 if __name__ == "__main__":

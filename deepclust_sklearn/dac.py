@@ -59,7 +59,7 @@ class _DACNet(ResumableNet):
     start (skorch's stop signal, as ``EarlyStopping`` uses).
     """
 
-    def __init__(self, module, *args, augmenter_factory=None, schedule=None, targets="same", consistency=0.0,
+    def __init__(self, module, *args, augmenter_factory=None, schedule=None, targets="clean", consistency=0.0,
                  views=1, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.views = views
