@@ -122,6 +122,9 @@ class _DACNet(ResumableNet):
             # A batch of its own: sharing batch-norm statistics with the augmented
             # images lets the clean outputs drift to one near-uniform vector that
             # makes every pair positive (measured: collapse to one cluster).
+            # In training mode, so this pass also updates the running statistics
+            # that predict uses, last with clean images as predict sees them
+            # (the benchmarked behaviour).
             with torch.no_grad():
                 clean = self._label_features(x).repeat(self.views, 1)
         targets = clean if self.targets == "clean" else None
@@ -185,7 +188,8 @@ class DACEstimator(BaseDeepClusterer):
     (:class:`~deepclust_sklearn.networks.DACHead`: three
     ``Linear -> BatchNorm -> ReLU`` blocks of width ``n_clusters``, then a
     softmax). Measured on MNIST-test (seed 0, ACC): 0.98 with these
-    defaults; 0.82 with a plain linear head; 0.80 with the paper's text
+    defaults; 0.82 with a linear head on batch-normalised logits (batch
+    128); 0.80 with the paper's text
     (targets from the augmented images' own outputs) and no augmentation;
     0.55 with the paper's text and augmentation. The README's "DAC: what was
     measured" has the whole table.
@@ -205,7 +209,9 @@ class DACEstimator(BaseDeepClusterer):
     targets : {"clean", "same"}, default="clean"
         Which outputs select the pairs. ``"clean"``: the un-augmented
         samples' label features, computed without gradient in a batch of
-        their own (the authors' released code). ``"same"``: the augmented
+        their own (the authors' released code); that pass runs in training
+        mode, so it also updates the batch-norm running statistics used by
+        ``predict``. ``"same"``: the augmented
         samples' own label features, as the paper's text describes; with
         augmentation this keeps the random network's partition (MNIST-test
         ACC 0.55 with a linear head).
@@ -224,8 +230,10 @@ class DACEstimator(BaseDeepClusterer):
         defaults: MNIST-test 0.32 vs 0.55).
     views : int, default=1
         Independently augmented copies of each image in a step; the loss
-        sees all ``views * batch_size`` label features, so two views of one
-        image form a pair like any other. 1 is the paper's algorithm.
+        sees all ``views * batch_size`` label features. With
+        ``targets="same"`` two views of one image form a pair like any
+        other; with ``targets="clean"`` their clean similarity is 1, so they
+        are always a positive pair. 1 is the paper's algorithm.
     head_layers : int, default=3
         ``Linear -> BatchNorm -> ReLU`` blocks in
         :class:`~deepclust_sklearn.networks.DACHead`; 3 is the paper's
@@ -245,10 +253,10 @@ class DACEstimator(BaseDeepClusterer):
     batch_size : int, default=64
         Samples per step; the loss sees ``batch_size * (batch_size - 1)``
         pairs. Smaller than the paper's 128: with λ advancing once per epoch,
-        a small data set such as digits (1,797 images) gets 14 steps per
-        threshold at 128 and too few to follow it (mean ACC of seeds 0-2 in
-        the README's ablation: 0.81 at 128, 0.88 at 64; the committed
-        default scores 0.90); MNIST-test is at 0.98 with either.
+        a small data set such as digits (1,797 images) gets 15 steps per
+        threshold at 128 and too few to follow it (mean ACC of seeds 0-2:
+        0.81 at 128 in the README's ablation, 0.90 at 64 with these
+        defaults); MNIST-test is at 0.98 with either.
     callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
 
     Attributes

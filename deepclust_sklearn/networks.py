@@ -180,8 +180,8 @@ class DACHead(nn.Module):
 
     The paper's network ends this way: a 1x1 convolution to ``k`` channels
     (the first block here, over the backbone's features), then two dense
-    ``k -> k`` layers initialised to the identity, each with batch
-    normalisation and ReLU, and a softmax over the result. The batch norms
+    ``k -> k`` layers whose weights start as the identity matrix, each with
+    batch normalisation and ReLU, and a softmax over the result. The batch norms
     (without affine parameters) keep every output unit spread over a batch,
     and the final ReLU makes the softmax's input non-negative, so a sample
     gets a peaked output only by one unit standing out from the rest of the
@@ -199,13 +199,26 @@ class DACHead(nn.Module):
     n_subheads : int, default=1
         Must be 1 (DAC trains a single head).
     n_layers : int, default=3
-        Blocks; those after the first start as the identity map.
+        Blocks, at least 1; the ``Linear`` layers after the first start with
+        identity weights and zero bias.
+
+    Examples
+    --------
+    >>> import torch
+    >>> head = DACHead(in_features=32, n_clusters=4)
+    >>> probs = head(torch.randn(8, 32))
+    >>> probs.shape
+    torch.Size([1, 8, 4])
+    >>> bool(torch.allclose(probs.sum(dim=-1), torch.ones(1, 8)))
+    True
     """
 
     def __init__(self, in_features: int, n_clusters: int, n_subheads: int = 1, n_layers: int = 3) -> None:
         super().__init__()
         if n_subheads != 1:
             raise ValueError(f"DACHead has one head; got n_subheads={n_subheads}.")
+        if n_layers < 1:
+            raise ValueError(f"DACHead needs n_layers >= 1 (Linear -> BatchNorm -> ReLU blocks); got {n_layers}.")
         blocks: list[nn.Module] = []
         for index in range(n_layers):
             linear = nn.Linear(in_features if index == 0 else n_clusters, n_clusters)

@@ -114,6 +114,16 @@ def test_clean_outputs_are_computed_in_a_batch_of_their_own(X, params, batches):
     assert seen == batches
 
 
+@pytest.mark.parametrize("targets, passes_per_step", [("clean", 2), ("same", 1)])
+def test_the_clean_pass_updates_the_running_statistics_predict_uses(X, targets, passes_per_step):
+    # documented: the clean pass runs in training mode, so batch norm's running statistics
+    # (which predict normalises with) see clean batches as well as augmented ones
+    est = tiny(max_epochs=1, targets=targets).fit(X)
+    steps = -(-len(X) // 16)
+    norms = [m for m in est.net_.module_.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert norms and all(int(m.num_batches_tracked) == passes_per_step * steps for m in norms)
+
+
 def test_upper_must_exceed_lower(X):
     with pytest.raises(ValueError, match=r"upper=0.4 must be greater than lower=0.455"):
         tiny(upper=0.4).fit(X)
@@ -121,7 +131,8 @@ def test_upper_must_exceed_lower(X):
 
 @pytest.mark.parametrize("name, value, msg", [("targets", "noisy", "The 'targets' parameter"),
                                               ("lamb_step", 0.0, "The 'lamb_step' parameter"),
-                                              ("upper", 1.5, "The 'upper' parameter")])
+                                              ("upper", 1.5, "The 'upper' parameter"),
+                                              ("head_layers", 0, "The 'head_layers' parameter")])
 def test_parameter_validation(X, name, value, msg):
     with pytest.raises(ValueError, match=msg):
         tiny(**{name: value}).fit(X)

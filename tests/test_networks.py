@@ -95,6 +95,11 @@ def test_dac_head_rejects_several_subheads():
         DACHead(7, 4, n_subheads=2)
 
 
+def test_dac_head_needs_at_least_one_block():
+    with pytest.raises(ValueError, match=r"DACHead needs n_layers >= 1 .*got 0"):
+        DACHead(7, 4, n_layers=0)
+
+
 def _clustering_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, mean=None, scale=None):
     if mean is None:
         mean = torch.zeros(input_shape[:1] + (1, 1) if len(input_shape) == 3 else input_shape)
