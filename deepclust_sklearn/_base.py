@@ -92,19 +92,23 @@ def build_augmenter(factory, device):
     return augmenter.to(device) if isinstance(augmenter, torch.nn.Module) else augmenter
 
 
-def net_outputs(net, dataset, per_batch=None) -> np.ndarray:
+def net_outputs(net, dataset, per_batch=None, batch_size=None) -> np.ndarray:
     """A skorch net's ``evaluation_step`` outputs over ``dataset``, batch by batch.
 
     ``per_batch`` (optional) maps each batch's output array to what is kept,
     so a caller that needs only a reduction of the network's output (such as
     distances to centres) never holds the full output for all samples. The
     result is written into one preallocated array: peak memory is the
-    result plus one batch. Runs inside a forked RNG, so inference never moves
-    the caller's random state.
+    result plus one batch. ``batch_size`` (default: the net's) sets the rows
+    per batch. Runs inside a forked RNG, so inference never moves the
+    caller's random state.
     """
     result, start = None, 0
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size or net.batch_size, shuffle=False,
+                                         collate_fn=keep_batch)
     with torch.random.fork_rng(devices=[]):
-        for out in net.forward_iter(dataset, training=False, device="cpu"):
+        for batch in loader:
+            out = net.evaluation_step(batch, training=False).detach().to("cpu")
             chunk = out.numpy() if per_batch is None else per_batch(out.numpy())
             if result is None:
                 result = np.empty((len(dataset), *chunk.shape[1:]), dtype=chunk.dtype)
@@ -265,6 +269,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "inference_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "callbacks": [list, None],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -508,7 +513,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
 
     def _cluster_scores(self, dataset: ArrayDataset) -> np.ndarray:
         """Per-cluster scores of a dataset's samples (network output order), higher meaning more likely."""
-        return net_outputs(self.net_, dataset, per_batch=self._batch_scores)
+        return net_outputs(self.net_, dataset, per_batch=self._batch_scores, batch_size=self.inference_batch_size)
 
     # ------------------------------------------------------------ inference
     def _batch_scores(self, outputs: np.ndarray) -> np.ndarray:
@@ -566,7 +571,8 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         def per_batch(outputs: np.ndarray) -> np.ndarray:
             return finish(self._batch_scores(outputs)[:, self._column_order], dtype)
 
-        return net_outputs(self.net_, ArrayDataset(X2d, sample_shape), per_batch=per_batch)
+        return net_outputs(self.net_, ArrayDataset(X2d, sample_shape), per_batch=per_batch,
+                           batch_size=self.inference_batch_size)
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
         """What ``transform`` returns for the per-cluster scores (probabilities here)."""

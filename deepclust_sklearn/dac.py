@@ -257,7 +257,7 @@ class DACEstimator(BaseDeepClusterer):
         threshold at 128 and too few to follow it (mean ACC of seeds 0-2:
         0.81 at 128 in the README's ablation, 0.90 at 64 with these
         defaults); MNIST-test is at 0.98 with either.
-    callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
+    inference_batch_size, callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
 
     Attributes
     ----------
@@ -351,6 +351,7 @@ class DACEstimator(BaseDeepClusterer):
         lr: float = 1e-3,
         max_epochs: int = 100,
         batch_size: int = 64,
+        inference_batch_size: int | None = None,
         callbacks: list | None = None,
         device: str = "cpu",
         verbose: int = 0,
@@ -375,6 +376,7 @@ class DACEstimator(BaseDeepClusterer):
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
+        self.inference_batch_size = inference_batch_size
         self.callbacks = callbacks
         self.device = device
         self.verbose = verbose

@@ -203,7 +203,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         Passes over the data (a re-clustering every ``reassign`` of them).
     batch_size : int, default=256
         Samples per step.
-    callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
+    inference_batch_size, callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
         Resuming from a ``Checkpoint`` is exact when the checkpoint was
         saved just before a re-clustering epoch (every epoch with
         ``reassign=1``; otherwise give ``Checkpoint`` a named function as
@@ -318,6 +318,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         lr: float = 0.05,
         max_epochs: int = 60,
         batch_size: int = 256,
+        inference_batch_size: int | None = None,
         callbacks: list | None = None,
         device: str = "cpu",
         verbose: int = 0,
@@ -341,6 +342,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
+        self.inference_batch_size = inference_batch_size
         self.callbacks = callbacks
         self.device = device
         self.verbose = verbose

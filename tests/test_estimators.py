@@ -719,3 +719,25 @@ def test_values_beyond_float32(estimator, blobs):
     with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); the network computes in float32, rescale X"):
         make(estimator).fit(huge)
     np.testing.assert_array_equal(huge[0, 0], 1e39)  # untouched
+
+
+@estimators
+@pytest.mark.parametrize("rows", [7, 1000])
+def test_inference_batch_size_sets_the_rows_per_batch_and_not_the_result(estimator, blobs, rows):
+    X, _ = blobs
+    est = clone(estimator).fit(X)
+    labels, scores = est.predict(X), est.transform(X)
+    calls = []
+    step = est.net_.evaluation_step
+    est.net_.evaluation_step = lambda batch, training=False: calls.append(len(batch[0])) or step(batch, training)
+    est.set_params(inference_batch_size=rows)  # read at every call: no refit needed
+    np.testing.assert_array_equal(est.predict(X), labels)
+    np.testing.assert_allclose(est.transform(X), scores, rtol=1e-5, atol=1e-6)
+    expected = [min(rows, len(X) - start) for start in range(0, len(X), rows)]
+    assert calls == expected * 2
+
+
+@estimators
+def test_inference_batch_size_is_validated(estimator, blobs):
+    with pytest.raises(ValueError, match="The 'inference_batch_size' parameter"):
+        clone(estimator).set_params(inference_batch_size=0).fit(blobs[0])
