@@ -7,6 +7,7 @@ spinning OpenMP threads make a 0.05 s fit take several seconds.
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 import torch
@@ -15,6 +16,18 @@ from sklearn.datasets import make_blobs
 from deepclust_sklearn.datasets import make_image_blobs
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def one_faiss_thread():
+    """faiss on one OpenMP thread for a module (the machine is shared); restored after.
+
+    Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_faiss_thread")``.
+    """
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(previous)
 
 
 @pytest.fixture

@@ -19,13 +19,7 @@ from deepclust_sklearn import FaissKMeans, PCAWhitenL2
 from deepclust_sklearn import clustering as clustering_module
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_faiss_thread():
-    """Keep faiss to one OpenMP thread here (the machine is shared); restore after."""
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_faiss_thread")  # conftest.py
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pickle
 
-import faiss
 import numpy as np
 import pytest
 import sklearn
@@ -41,7 +40,8 @@ from deepclust_sklearn.datasets import make_image_blobs
 from deepclust_sklearn.networks import ConvBackbone
 from test_estimators import ESTIMATORS
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.usefixtures("one_faiss_thread")]
 
 # The tiny configurations of tests/test_estimators.py, plus faiss k-means.
 CLUSTERERS = {
@@ -53,15 +53,6 @@ TRANSFORMERS = {**CLUSTERERS, "PCAWhitenL2": PCAWhitenL2(n_components=2)}
 
 SCORING = {"acc": clustering_accuracy_scorer, "nmi": "normalized_mutual_info_score", "ari": "adjusted_rand_score"}
 GRID = {"est__n_clusters": [2, 3]}  # the data has 3 blobs
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_faiss_thread():
-    """faiss on one OpenMP thread here (the machine is shared); restored after."""
-    previous = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(previous)
 
 
 def _data():

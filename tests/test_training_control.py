@@ -44,6 +44,15 @@ class PoisonedSGD(torch.optim.SGD):
         return out
 
 
+def interrupt_and_resume(est, X, tmp_path, after: int, monitor=None):
+    """Fit a clone of ``est`` with a Checkpoint, stopped as by Ctrl-C after epoch ``after``, then
+    make the same call again with ``LoadInitState``. Returns ``(interrupted, resumed)``."""
+    checkpoint = Checkpoint(monitor=monitor, dirname=str(tmp_path))
+    interrupted = make(est, callbacks=[checkpoint, InterruptAfter(after)]).fit(X)
+    resumed = make(est, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
+    return interrupted, resumed
+
+
 def _outputs(est, X):
     return est.labels_.copy(), est.transform(X)
 
@@ -101,13 +110,12 @@ def test_keyboard_interrupt_leaves_a_fitted_estimator(estimator, blobs, assert_v
 @estimators
 def test_checkpoint_resume_equals_an_uninterrupted_fit(estimator, blobs, tmp_path):
     X, _ = blobs
-    whole = make(estimator, max_epochs=4).fit(X)
-    # every epoch is checkpointed; the run is interrupted after epoch 2
-    checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path))
-    interrupted = make(estimator, max_epochs=4, callbacks=[checkpoint, InterruptAfter(2)]).fit(X)
+    four_epochs = make(estimator, max_epochs=4)
+    whole = make(four_epochs).fit(X)
+    # every epoch is checkpointed; the run is interrupted after epoch 2, and the same call
+    # again with LoadInitState finishes the remaining 2 epochs
+    interrupted, resumed = interrupt_and_resume(four_epochs, X, tmp_path, after=2)
     assert len(interrupted.history_) == 2
-    # the same call again with LoadInitState: it finishes the remaining 2 epochs
-    resumed = make(estimator, max_epochs=4, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
     assert len(resumed.history_) == 4
     np.testing.assert_array_equal(resumed.history_[:, "train_loss"], whole.history_[:, "train_loss"])
     labels, proba = _outputs(whole, X)
@@ -120,9 +128,7 @@ def test_checkpoint_resume_continues_the_iic_cosine_schedule(blobs, tmp_path):
     X, _ = blobs
     iic = make(ESTIMATORS[0], max_epochs=4, lr_schedule="cosine")
     whole = make(iic).fit(X)
-    checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path))
-    make(iic, callbacks=[checkpoint, InterruptAfter(3)]).fit(X)
-    resumed = make(iic, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
+    _, resumed = interrupt_and_resume(iic, X, tmp_path, after=3)
     np.testing.assert_array_equal(resumed.history_[:, "lr"], whole.history_[:, "lr"])
     np.testing.assert_array_equal(resumed.transform(X), whole.transform(X))
 
@@ -132,9 +138,7 @@ def test_checkpoint_resume_continues_the_dac_schedule(blobs, tmp_path):
     X, _ = blobs
     dac = make(ESTIMATORS[1], max_epochs=5)
     whole = make(dac).fit(X)
-    checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path))
-    make(dac, callbacks=[checkpoint, InterruptAfter(2)]).fit(X)
-    resumed = make(dac, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
+    _, resumed = interrupt_and_resume(dac, X, tmp_path, after=2)
     np.testing.assert_array_equal(resumed.history_[:, "lamb"], whole.history_[:, "lamb"])
     assert resumed.history_[-1, "stop"] == "max_epochs reached"
     np.testing.assert_array_equal(resumed.labels_, whole.labels_)
@@ -241,9 +245,8 @@ def test_deepcluster_resumes_exactly_from_a_reclustering_boundary(blobs, tmp_pat
     X, _ = blobs
     dc = make(ESTIMATORS[2], reassign=2, max_epochs=4)
     whole = make(dc).fit(X)
-    checkpoint = Checkpoint(monitor=_at_reclustering_boundary, dirname=str(tmp_path))
-    make(dc, callbacks=[checkpoint, InterruptAfter(3)]).fit(X)  # last checkpoint: after epoch 2
-    resumed = make(dc, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
+    # last checkpoint: after epoch 2
+    _, resumed = interrupt_and_resume(dc, X, tmp_path, after=3, monitor=_at_reclustering_boundary)
     np.testing.assert_array_equal(resumed.history_[:, "train_loss"], whole.history_[:, "train_loss"])
     np.testing.assert_array_equal(resumed.transform(X), whole.transform(X))
 
@@ -253,9 +256,7 @@ def test_deepcluster_resumed_between_reclusterings_reclusters_first(blobs, tmp_p
     # the pseudo-labels are not in a checkpoint: a fit resumed mid-cycle re-clusters at once
     X, _ = blobs
     dc = make(ESTIMATORS[2], reassign=2, max_epochs=4)
-    checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path))
-    make(dc, callbacks=[checkpoint, InterruptAfter(1)]).fit(X)
-    resumed = make(dc, callbacks=[checkpoint, LoadInitState(checkpoint)]).fit(X)
+    _, resumed = interrupt_and_resume(dc, X, tmp_path, after=1)
     assert len(resumed.history_) == 4
     assert [("kmeans_objective" in row) for row in resumed.history_] == [True, True, True, False]
 
