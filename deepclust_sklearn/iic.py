@@ -215,7 +215,7 @@ class IICEstimator(BaseDeepClusterer):
         Rows per batch for ``predict``, ``transform`` and the labelling pass
         at the end of ``fit``; ``None`` uses ``batch_size``. Larger batches
         run faster on a CPU (DeepCluster ``predict`` on 200,000 64-d vectors:
-        10.3 s at 256, 2.5 s at 4,096) and hold more memory per batch, which
+        9.3 s at 256, 2.9 s at 4,096; ``benchmarks/inference_batch.py``) and hold more memory per batch, which
         for large images grows quickly. Read at every call, so it can be
         changed on a fitted estimator with ``set_params``.
     callbacks : list of skorch callbacks or None, default=None
