@@ -32,7 +32,7 @@ setup(
     extras_require={
         # hypothesis: the bad-input property suite; pandas: set_output tests;
         # dask[distributed]: the GridSearchCV-on-a-cluster test; matplotlib: plot tests
-        "test": ["pytest>=7", "hypothesis>=6", "pandas>=1.5", "dask[distributed]>=2023.1", "matplotlib>=3.6"],
+        "test": ["pytest>=7", "ruff>=0.6", "hypothesis>=6", "pandas>=1.5", "dask[distributed]>=2023.1", "matplotlib>=3.6"],
         "plot": ["matplotlib>=3.6"],
         "dask": ["dask[distributed]>=2023.1"],
     },

@@ -43,8 +43,8 @@ def _cpu_model() -> str:
 def environment() -> dict:
     """Machine, versions and commit, recorded next to every result."""
     import faiss
-    import skorch
     import sklearn
+    import skorch
     import torch
 
     import deepclust_sklearn
@@ -53,8 +53,11 @@ def environment() -> dict:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "deepclust_sklearn"], cwd=REPO,
-                                    capture_output=True, text=True).stdout.strip())
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "deepclust_sklearn"], cwd=REPO, capture_output=True, text=True
+            ).stdout.strip()
+        )
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", False
     return {
@@ -91,5 +94,7 @@ def environment_markdown(env: dict) -> str:
     return (
         f"Machine: {m['cpu']}, {m['cpu_count']} cores, torch threads {m['torch_threads']}, GPU {m['gpu']}; "
         f"{m['platform']}.  \n"
-        f"Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + f".  \nCommit {env['commit']}, {env['date']}.\n"
+        f"Versions: "
+        + ", ".join(f"{k} {val}" for k, val in v.items())
+        + f".  \nCommit {env['commit']}, {env['date']}.\n"
     )

@@ -31,9 +31,8 @@ import argparse
 import collections
 
 import torch
-from skorch.callbacks import Callback
-
 from _common import environment, environment_markdown, load_dataset, write_results
+from skorch.callbacks import Callback
 
 SMALLEST_NORMAL = torch.finfo(torch.float32).tiny
 
@@ -79,6 +78,7 @@ class SubnormalCounter(Callback):
             self._add(f"output of {name}", out)
             if torch.is_tensor(out) and out.requires_grad:
                 out.register_hook(lambda grad: self._add(f"gradient at output of {name}", grad))
+
         return hook
 
     def on_batch_end(self, net, **kwargs):
@@ -91,17 +91,23 @@ class SubnormalCounter(Callback):
 def count_run(X, augment: str, epochs: int) -> dict:
     from deepclust_sklearn import IICEstimator
 
-    est = IICEstimator(n_clusters=10, augment=augment, max_epochs=epochs, random_state=0,
-                       callbacks=[SubnormalCounter()]).fit(X)
+    est = IICEstimator(
+        n_clusters=10, augment=augment, max_epochs=epochs, random_state=0, callbacks=[SubnormalCounter()]
+    ).fit(X)
     # the estimator trains on its own copy of the callbacks
     counter = next(cb for _, cb in est.net_.callbacks_ if isinstance(cb, SubnormalCounter))
     subnormal = sum(c[0] for c in counter.counts.values())
     checked = sum(c[1] for c in counter.counts.values())
     control = count_subnormal(torch.tensor([1e-40, 1.0], dtype=torch.float32))[0]
     worst = sorted(((c[0], location) for location, c in counter.counts.items() if c[0]), reverse=True)[:10]
-    return {"augment": augment, "subnormal_values": subnormal, "values_checked": checked,
-            "locations_checked": len(counter.counts), "worst_locations": worst,
-            "control_subnormals_seen": control}
+    return {
+        "augment": augment,
+        "subnormal_values": subnormal,
+        "values_checked": checked,
+        "locations_checked": len(counter.counts),
+        "worst_locations": worst,
+        "control_subnormals_seen": control,
+    }
 
 
 def main() -> None:
@@ -117,11 +123,14 @@ def main() -> None:
     for row in rows:
         print(row)
     env = environment()
-    table = ("| augmentations | subnormal values | values checked | locations checked | control (1 expected) |\n"
-             "| --- | --- | --- | --- | --- |\n")
+    table = (
+        "| augmentations | subnormal values | values checked | locations checked | control (1 expected) |\n"
+        "| --- | --- | --- | --- | --- |\n"
+    )
     table += "".join(
         f"| {'default' if r['augment'] == 'auto' else 'identity'} | {r['subnormal_values']:,} | "
-        f"{r['values_checked']:,} | {r['locations_checked']} | {r['control_subnormals_seen']} |\n" for r in rows
+        f"{r['values_checked']:,} | {r['locations_checked']} | {r['control_subnormals_seen']} |\n"
+        for r in rows
     )
     markdown = (
         f"# Subnormal floats in IIC training, {args.dataset}\n\n"
@@ -129,8 +138,9 @@ def main() -> None:
         f"--epochs {args.epochs}`: module inputs, outputs and output gradients, parameter gradients and "
         "optimiser states, every training step.\n\n" + table + "\n" + environment_markdown(env)
     )
-    write_results(f"denormal_count_{args.dataset}", {"environment": env, "settings": vars(args), "rows": rows},
-                  markdown)
+    write_results(
+        f"denormal_count_{args.dataset}", {"environment": env, "settings": vars(args), "rows": rows}, markdown
+    )
 
 
 if __name__ == "__main__":

@@ -37,10 +37,9 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from _common import environment, environment_markdown, write_results
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_info, threadpool_limits
-
-from _common import environment, environment_markdown, write_results
 
 TARGET_SIZE, TARGET_SPEEDUP, TARGET_INERTIA = 100_000, 5.0, 0.01
 _CHUNK = 65536
@@ -76,8 +75,13 @@ def time_fit(make, X: np.ndarray, repeats: int) -> dict:
         est.fit(X)
         times.append(time.perf_counter() - start)
     value, _ = inertia(X, est.cluster_centers_)
-    return {"fit_s": times, "median_fit_s": statistics.median(times), "inertia": value,
-            "own_inertia": float(est.inertia_), "n_iter": int(est.n_iter_)}
+    return {
+        "fit_s": times,
+        "median_fit_s": statistics.median(times),
+        "inertia": value,
+        "own_inertia": float(est.inertia_),
+        "n_iter": int(est.n_iter_),
+    }
 
 
 def run_size(n_samples: int, args) -> dict:
@@ -86,18 +90,30 @@ def run_size(n_samples: int, args) -> dict:
     X, centers, labels = make_data(n_samples, args.dim, args.k, args.cluster_std, args.seed)
     true_inertia, nearest_true = inertia(X, centers)
     common = {"n_clusters": args.k, "n_init": 1, "max_iter": args.max_iter, "random_state": args.seed}
-    row = {"n_samples": n_samples, "dim": args.dim, "k": args.k,
-           "overlap": float(np.mean(nearest_true != labels)), "inertia_true_centres": true_inertia}
+    row = {
+        "n_samples": n_samples,
+        "dim": args.dim,
+        "k": args.k,
+        "overlap": float(np.mean(nearest_true != labels)),
+        "inertia_true_centres": true_inertia,
+    }
     row["faiss"] = time_fit(lambda: FaissKMeans(**common), X, args.repeats)
     row["sklearn_random"] = time_fit(
-        lambda: KMeans(init="random", tol=0.0, algorithm="lloyd", **common), X, args.repeats)
+        lambda: KMeans(init="random", tol=0.0, algorithm="lloyd", **common), X, args.repeats
+    )
     if args.kmeans_plus_plus:
         row["sklearn_kmeanspp"] = time_fit(
-            lambda: KMeans(init="k-means++", tol=0.0, algorithm="lloyd", **common), X, args.repeats)
+            lambda: KMeans(init="k-means++", tol=0.0, algorithm="lloyd", **common), X, args.repeats
+        )
     row["speedup"] = row["sklearn_random"]["median_fit_s"] / row["faiss"]["median_fit_s"]
-    row["inertia_rel_diff"] = (row["faiss"]["inertia"] - row["sklearn_random"]["inertia"]) / row["sklearn_random"]["inertia"]
-    print(f"N={n_samples}: faiss {row['faiss']['median_fit_s']:.2f} s, sklearn {row['sklearn_random']['median_fit_s']:.2f} s "
-          f"({row['speedup']:.1f}x), inertia difference {row['inertia_rel_diff']:+.3%}", flush=True)
+    row["inertia_rel_diff"] = (row["faiss"]["inertia"] - row["sklearn_random"]["inertia"]) / row["sklearn_random"][
+        "inertia"
+    ]
+    print(
+        f"N={n_samples}: faiss {row['faiss']['median_fit_s']:.2f} s, sklearn {row['sklearn_random']['median_fit_s']:.2f} s "
+        f"({row['speedup']:.1f}x), inertia difference {row['inertia_rel_diff']:+.3%}",
+        flush=True,
+    )
     return row
 
 
@@ -113,19 +129,22 @@ def markdown(payload: dict) -> str:
         f"Data: float32 blobs, {s['k']} centres uniform in [-10, 10]^d, noise std {s['cluster_std']} "
         "(overlap = share of points nearer another true centre than their own).  ",
         f"Both: n_clusters={s['k']}, n_init=1, max_iter={s['max_iter']}, random init (k distinct training points), "
-        "no tolerance: `KMeans(init=\"random\", tol=0, algorithm=\"lloyd\")`, so both run up to "
+        'no tolerance: `KMeans(init="random", tol=0, algorithm="lloyd")`, so both run up to '
         f"{s['max_iter']} Lloyd iterations and stop earlier only at a fixed point. Inertia recomputed in "
         "float64 for every fit; fit time is the median over "
         f"{s['repeats']} run(s).\n",
         "| N | d | k | overlap | faiss fit (s) | sklearn fit (s) | sklearn / faiss | faiss inertia | sklearn inertia "
-        "| rel. diff | iterations faiss / sklearn |" + (" sklearn k-means++ fit (s) | k-means++ inertia |" if has_pp else ""),
+        "| rel. diff | iterations faiss / sklearn |"
+        + (" sklearn k-means++ fit (s) | k-means++ inertia |" if has_pp else ""),
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if has_pp else ""),
     ]
     for r in payload["rows"]:
         f, k = r["faiss"], r["sklearn_random"]
-        line = (f"| {r['n_samples']:,} | {r['dim']} | {r['k']} | {r['overlap']:.1%} | {f['median_fit_s']:.2f} | "
-                f"{k['median_fit_s']:.2f} | {r['speedup']:.1f}x | {f['inertia']:.6g} | {k['inertia']:.6g} | "
-                f"{r['inertia_rel_diff']:+.2%} | {f['n_iter']} / {k['n_iter']} |")
+        line = (
+            f"| {r['n_samples']:,} | {r['dim']} | {r['k']} | {r['overlap']:.1%} | {f['median_fit_s']:.2f} | "
+            f"{k['median_fit_s']:.2f} | {r['speedup']:.1f}x | {f['inertia']:.6g} | {k['inertia']:.6g} | "
+            f"{r['inertia_rel_diff']:+.2%} | {f['n_iter']} / {k['n_iter']} |"
+        )
         if has_pp:
             pp = r.get("sklearn_kmeanspp")
             line += f" {pp['median_fit_s']:.2f} | {pp['inertia']:.6g} |" if pp else " | |"
@@ -134,9 +153,11 @@ def markdown(payload: dict) -> str:
     if target:
         r = target[0]
         ok = r["speedup"] >= TARGET_SPEEDUP and abs(r["inertia_rel_diff"]) <= TARGET_INERTIA
-        lines.append(f"\nTarget at N={TARGET_SIZE:,} (faiss >= {TARGET_SPEEDUP:.0f}x faster, inertia within "
-                     f"{TARGET_INERTIA:.0%}): **{'met' if ok else 'not met'}** ({r['speedup']:.1f}x, "
-                     f"{r['inertia_rel_diff']:+.2%}).")
+        lines.append(
+            f"\nTarget at N={TARGET_SIZE:,} (faiss >= {TARGET_SPEEDUP:.0f}x faster, inertia within "
+            f"{TARGET_INERTIA:.0%}): **{'met' if ok else 'not met'}** ({r['speedup']:.1f}x, "
+            f"{r['inertia_rel_diff']:+.2%})."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -159,8 +180,10 @@ def main() -> None:
     if args.threads is not None:
         faiss.omp_set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
-        threads = {"faiss": faiss.omp_get_max_threads(),
-                   "threadpools": [{k: p[k] for k in ("internal_api", "num_threads")} for p in threadpool_info()]}
+        threads = {
+            "faiss": faiss.omp_get_max_threads(),
+            "threadpools": [{k: p[k] for k in ("internal_api", "num_threads")} for p in threadpool_info()],
+        }
         rows = [run_size(n, args) for n in args.sizes]
     payload = {
         "settings": {k: v for k, v in vars(args).items() if k not in ("out", "name")},

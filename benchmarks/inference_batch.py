@@ -16,7 +16,6 @@ import argparse
 import time
 
 import numpy as np
-
 from _common import environment, environment_markdown, write_results
 
 N_FEATURES = 64
@@ -45,8 +44,9 @@ def main() -> None:
     X = blobs(args.n_samples)
     rows = []
     for cls in (DeepClusterEstimator, IICEstimator, DACEstimator):
-        est = cls(n_clusters=N_CLUSTERS, max_epochs=1, batch_size=256, module_kwargs={"hidden": (128,)},
-                  random_state=0).fit(X[:5000])
+        est = cls(
+            n_clusters=N_CLUSTERS, max_epochs=1, batch_size=256, module_kwargs={"hidden": (128,)}, random_state=0
+        ).fit(X[:5000])
         reference = None
         for size in args.sizes:
             est.set_params(inference_batch_size=size)
@@ -54,18 +54,32 @@ def main() -> None:
             labels = est.predict(X)
             seconds = time.perf_counter() - start
             reference = labels if reference is None else reference
-            row = {"method": cls.__name__, "inference_batch_size": size, "predict_s": seconds,
-                   "labels_equal_first_size": bool(np.array_equal(labels, reference))}
+            row = {
+                "method": cls.__name__,
+                "inference_batch_size": size,
+                "predict_s": seconds,
+                "labels_equal_first_size": bool(np.array_equal(labels, reference)),
+            }
             rows.append(row)
             print(row)
 
     env = environment()
-    table = "| estimator | inference_batch_size | predict (s) | labels as at the first size |\n| --- | --- | --- | --- |\n"
-    table += "".join(f"| {r['method']} | {r['inference_batch_size']:,} | {r['predict_s']:.2f} | "
-                     f"{r['labels_equal_first_size']} |\n" for r in rows)
-    markdown = (f"# predict time against inference_batch_size, {args.n_samples:,} x {N_FEATURES} float32\n\n"
-                f"`python benchmarks/inference_batch.py --n-samples {args.n_samples} --sizes "
-                + " ".join(map(str, args.sizes)) + "`\n\n" + table + "\n" + environment_markdown(env))
+    table = (
+        "| estimator | inference_batch_size | predict (s) | labels as at the first size |\n| --- | --- | --- | --- |\n"
+    )
+    table += "".join(
+        f"| {r['method']} | {r['inference_batch_size']:,} | {r['predict_s']:.2f} | {r['labels_equal_first_size']} |\n"
+        for r in rows
+    )
+    markdown = (
+        f"# predict time against inference_batch_size, {args.n_samples:,} x {N_FEATURES} float32\n\n"
+        f"`python benchmarks/inference_batch.py --n-samples {args.n_samples} --sizes "
+        + " ".join(map(str, args.sizes))
+        + "`\n\n"
+        + table
+        + "\n"
+        + environment_markdown(env)
+    )
     write_results("inference_batch", {"environment": env, "settings": vars(args), "rows": rows}, markdown)
 
 

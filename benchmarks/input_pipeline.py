@@ -20,7 +20,6 @@ import statistics
 import time
 
 import torch
-
 from _common import environment, environment_markdown, load_dataset, write_results
 
 
@@ -50,14 +49,15 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist-test", choices=["digits", "mnist-test"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--flush-denormal", action="store_true",
-                        help="torch.set_flush_denormal(True) for the whole run (an ablation)")
+    parser.add_argument(
+        "--flush-denormal", action="store_true", help="torch.set_flush_denormal(True) for the whole run (an ablation)"
+    )
     parser.add_argument("--name", default=None, help="result file stem (default input_pipeline_<dataset>)")
     args = parser.parse_args()
     if args.flush_denormal:
         torch.set_flush_denormal(True)
     X, _ = load_dataset(args.dataset)
-    aug_epochs, id_epochs, pipeline, full = [], [], [], []
+    aug_epochs, id_epochs, pipeline, _full = [], [], [], []
     for _ in range(args.rounds):
         times, est = epoch_times(X, "auto", args.epochs)
         aug_epochs += times[1:]  # the first epoch includes warm-up
@@ -65,10 +65,17 @@ def main() -> None:
         id_epochs += epoch_times(X, "none", args.epochs)[0][1:]
     median_aug, median_id, median_pipe = (statistics.median(v) for v in (aug_epochs, id_epochs, pipeline))
     payload = {
-        "dataset": args.dataset, "n_samples": len(X), "epochs_per_fit": args.epochs, "rounds": args.rounds,
-        "epoch_s_default_augment": aug_epochs, "epoch_s_identity": id_epochs, "pipeline_pass_s": pipeline,
-        "median_epoch_s_default_augment": median_aug, "median_epoch_s_identity": median_id,
-        "median_pipeline_pass_s": median_pipe, "flush_denormal": args.flush_denormal,
+        "dataset": args.dataset,
+        "n_samples": len(X),
+        "epochs_per_fit": args.epochs,
+        "rounds": args.rounds,
+        "epoch_s_default_augment": aug_epochs,
+        "epoch_s_identity": id_epochs,
+        "pipeline_pass_s": pipeline,
+        "median_epoch_s_default_augment": median_aug,
+        "median_epoch_s_identity": median_id,
+        "median_pipeline_pass_s": median_pipe,
+        "flush_denormal": args.flush_denormal,
         "pipeline_share_of_epoch": median_pipe / median_aug,
         "augment_over_identity_epoch_ratio": median_aug / median_id,
         "environment": environment(),

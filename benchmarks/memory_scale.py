@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import environment, environment_markdown, write_results
 
 N_FEATURES = 64
@@ -79,8 +78,7 @@ def make_estimator(method: str):
     from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
 
     # a small MLP: memory, not accuracy, is measured; the data path is the defaults'
-    common = dict(n_clusters=N_CLUSTERS, max_epochs=1, batch_size=256, module_kwargs={"hidden": (128,)},
-                  random_state=0)
+    common = dict(n_clusters=N_CLUSTERS, max_epochs=1, batch_size=256, module_kwargs={"hidden": (128,)}, random_state=0)
     if method == "iic":  # one head, one sub-head, one copy per image: the data path is the same, 10x faster
         return IICEstimator(overcluster=None, n_subheads=1, repeats=1, **common)
     if method == "dac":
@@ -106,27 +104,31 @@ def measure(method: str, operation: str, path: str, n: int, queue) -> None:
             out = getattr(est, operation)(X)
         seconds = time.perf_counter() - start
     output_mib = 0.0 if operation == "fit" else out.nbytes / 2**20
-    queue.put({
-        "method": method,
-        "operation": operation,
-        "n_samples": n,
-        "input_mib": n * N_FEATURES * 4 / 2**20,
-        "output_mib": output_mib,
-        "anon_above_start_mib": sampler.peak_anon - sampler.anon_before,
-        "peak_anon_mib": sampler.peak_anon,
-        "peak_rss_mib": sampler.peak_rss,
-        "seconds": seconds,
-    })
+    queue.put(
+        {
+            "method": method,
+            "operation": operation,
+            "n_samples": n,
+            "input_mib": n * N_FEATURES * 4 / 2**20,
+            "output_mib": output_mib,
+            "anon_above_start_mib": sampler.peak_anon - sampler.anon_before,
+            "peak_anon_mib": sampler.peak_anon,
+            "peak_rss_mib": sampler.peak_rss,
+            "seconds": seconds,
+        }
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--operations", nargs="+", default=["predict", "transform", "fit"],
-                        choices=["predict", "transform", "fit"])
-    parser.add_argument("--name", default="memory_scale",
-                        help="results file stem under benchmarks/results/ (for a partial re-run)")
+    parser.add_argument(
+        "--operations", nargs="+", default=["predict", "transform", "fit"], choices=["predict", "transform", "fit"]
+    )
+    parser.add_argument(
+        "--name", default="memory_scale", help="results file stem under benchmarks/results/ (for a partial re-run)"
+    )
     args = parser.parse_args()
 
     rows = []
@@ -140,7 +142,8 @@ def main() -> None:
             for start in range(0, n, 100_000):  # written in chunks: the parent never holds X either
                 stop = min(n, start + 100_000)
                 X[start:stop] = centres[rng.integers(N_CLUSTERS, size=stop - start)] + rng.normal(
-                    size=(stop - start, N_FEATURES)).astype(np.float32)
+                    size=(stop - start, N_FEATURES)
+                ).astype(np.float32)
             X.flush()
             del X
             for method in args.methods:
@@ -150,7 +153,9 @@ def main() -> None:
                     child.start()
                     child.join()
                     if child.exitcode != 0:
-                        raise SystemExit(f"{method} {operation} N={n} failed in its child process (exit {child.exitcode}).")
+                        raise SystemExit(
+                            f"{method} {operation} N={n} failed in its child process (exit {child.exitcode})."
+                        )
                     row = queue.get()
                     rows.append(row)
                     print(json.dumps(row))
@@ -167,8 +172,13 @@ def main() -> None:
     )
     markdown = (
         "# Peak memory on a float32 memmap (N x 64)\n\n"
-        "`python benchmarks/memory_scale.py " + " ".join(sys.argv[1:]) + "`\n\n"
-        + header + body + "\n" + environment_markdown(env)
+        "`python benchmarks/memory_scale.py "
+        + " ".join(sys.argv[1:])
+        + "`\n\n"
+        + header
+        + body
+        + "\n"
+        + environment_markdown(env)
     )
     write_results(args.name, {"environment": env, "rows": rows}, markdown)
 

@@ -18,17 +18,17 @@ import ast
 import time
 
 import numpy as np
-from sklearn.cluster import KMeans
-
 from _common import environment, environment_markdown, load_dataset, write_results
+from sklearn.cluster import KMeans
 
 
 def make_estimator(method: str, seed: int, overrides: dict):
     from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
 
     classes = {"iic": IICEstimator, "dac": DACEstimator, "deepcluster": DeepClusterEstimator}
-    factories = {name: (lambda cls=cls: cls(n_clusters=10, random_state=seed, **overrides))
-                 for name, cls in classes.items()}
+    factories = {
+        name: (lambda cls=cls: cls(n_clusters=10, random_state=seed, **overrides)) for name, cls in classes.items()
+    }
     if method not in factories:
         raise SystemExit(f"unknown method {method!r}; choose from {sorted(factories)}.")
     return factories[method]()
@@ -45,31 +45,48 @@ def run_one(method: str, X: np.ndarray, y: np.ndarray, seed: int, overrides: dic
         est = make_estimator(method, seed, overrides).fit(X)
         labels, epochs = est.labels_, len(est.history_)
     wall = time.perf_counter() - start
-    return {"seed": seed, **clustering_scores(y, labels), "wall_s": round(wall, 2), "epochs": epochs,
-            "n_clusters_found": int(len(np.unique(labels)))}
+    return {
+        "seed": seed,
+        **clustering_scores(y, labels),
+        "wall_s": round(wall, 2),
+        "epochs": epochs,
+        "n_clusters_found": int(len(np.unique(labels))),
+    }
 
 
 def summarise(rows: list[dict]) -> dict:
     out = {}
     for key in ("acc", "nmi", "ari", "wall_s"):
         vals = np.array([r[key] for r in rows], dtype=float)
-        out[key] = {"mean": float(vals.mean()), "std": float(vals.std()), "min": float(vals.min()),
-                    "max": float(vals.max())}
+        out[key] = {
+            "mean": float(vals.mean()),
+            "std": float(vals.std()),
+            "min": float(vals.min()),
+            "max": float(vals.max()),
+        }
     return out
 
 
 def markdown(method: str, dataset: str, overrides: dict, runs: dict, env: dict) -> str:
-    lines = [f"# {method} on {dataset}\n", environment_markdown(env),
-             f"Settings: defaults{(' + ' + str(overrides)) if overrides else ''}.\n",
-             "| method | seed | ACC | NMI | ARI | wall (s) | epochs |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# {method} on {dataset}\n",
+        environment_markdown(env),
+        f"Settings: defaults{(' + ' + str(overrides)) if overrides else ''}.\n",
+        "| method | seed | ACC | NMI | ARI | wall (s) | epochs |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, rows in runs.items():
         for r in rows:
-            lines.append(f"| {name} | {r['seed']} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['ari']:.4f} | "
-                         f"{r['wall_s']:.1f} | {r['epochs'] if r['epochs'] is not None else '-'} |")
+            lines.append(
+                f"| {name} | {r['seed']} | {r['acc']:.4f} | {r['nmi']:.4f} | {r['ari']:.4f} | "
+                f"{r['wall_s']:.1f} | {r['epochs'] if r['epochs'] is not None else '-'} |"
+            )
         s = summarise(rows)
-        lines.append(f"| **{name} mean** | | **{s['acc']['mean']:.4f}** (min {s['acc']['min']:.4f}) | "
-                     f"{s['nmi']['mean']:.4f} | {s['ari']['mean']:.4f} | {s['wall_s']['mean']:.1f} "
-                     f"(max {s['wall_s']['max']:.1f}) | |")
+        lines.append(
+            f"| **{name} mean** | | **{s['acc']['mean']:.4f}** (min {s['acc']['min']:.4f}) | "
+            f"{s['nmi']['mean']:.4f} | {s['ari']['mean']:.4f} | {s['wall_s']['mean']:.1f} "
+            f"(max {s['wall_s']['max']:.1f}) | |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -89,8 +106,13 @@ def main() -> None:
     parser.add_argument("--method", required=True, choices=["iic", "dac", "deepcluster"])
     parser.add_argument("--dataset", required=True, choices=["digits", "mnist-test"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE",
-                        help="estimator parameters to override (recorded in the results)")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="estimator parameters to override (recorded in the results)",
+    )
     parser.add_argument("--name", default=None, help="result file stem (default <method>_<dataset>)")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
@@ -101,13 +123,24 @@ def main() -> None:
         for name, method in (("kmeans (pixels)", "kmeans"), (args.method, args.method)):
             row = run_one(method, X, y, seed, overrides if method != "kmeans" else {})
             runs[name].append(row)
-            print(f"{name:16s} seed {seed}: ACC {row['acc']:.4f} NMI {row['nmi']:.4f} ARI {row['ari']:.4f} "
-                  f"{row['wall_s']:.1f}s", flush=True)
-    payload = {"method": args.method, "dataset": args.dataset, "n_samples": int(len(X)), "seeds": args.seeds,
-               "overrides": overrides, "environment": env, "runs": runs,
-               "summary": {name: summarise(rows) for name, rows in runs.items()}}
-    write_results(args.name or f"{args.method}_{args.dataset}", payload,
-                  markdown(args.method, args.dataset, overrides, runs, env))
+            print(
+                f"{name:16s} seed {seed}: ACC {row['acc']:.4f} NMI {row['nmi']:.4f} ARI {row['ari']:.4f} "
+                f"{row['wall_s']:.1f}s",
+                flush=True,
+            )
+    payload = {
+        "method": args.method,
+        "dataset": args.dataset,
+        "n_samples": int(len(X)),
+        "seeds": args.seeds,
+        "overrides": overrides,
+        "environment": env,
+        "runs": runs,
+        "summary": {name: summarise(rows) for name, rows in runs.items()},
+    }
+    write_results(
+        args.name or f"{args.method}_{args.dataset}", payload, markdown(args.method, args.dataset, overrides, runs, env)
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 from .clustering import FaissKMeans, PCAWhitenL2
 from .dac import DACEstimator
-from .deepcluster import DeepClusterEstimator
 from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
+from .deepcluster import DeepClusterEstimator
 from .iic import IICEstimator
 from .losses import DACLoss, IICLoss
 from .metrics import (

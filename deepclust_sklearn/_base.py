@@ -104,8 +104,9 @@ def net_outputs(net, dataset, per_batch=None, batch_size=None) -> np.ndarray:
     caller's random state.
     """
     result, start = None, 0
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size or net.batch_size, shuffle=False,
-                                         collate_fn=keep_batch)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size or net.batch_size, shuffle=False, collate_fn=keep_batch
+    )
     with torch.random.fork_rng(devices=[]):
         for batch in loader:
             out = net.evaluation_step(batch, training=False).detach().to("cpu")
@@ -297,16 +298,12 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
     def _declared_image_shape(self, n_features: int) -> tuple[int, ...]:
         sizes = tuple(self.image_shape)
         if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
-            raise ValueError(
-                f"image_shape must be (H, W) or (C, H, W) of positive integers; got {self.image_shape!r}."
-            )
+            raise ValueError(f"image_shape must be (H, W) or (C, H, W) of positive integers; got {self.image_shape!r}.")
         shape = tuple(int(s) for s in sizes)
         if len(shape) == 2:
             shape = (1, *shape)
         if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(
-                f"image_shape must be (H, W) or (C, H, W) with positive sizes; got {self.image_shape!r}."
-            )
+            raise ValueError(f"image_shape must be (H, W) or (C, H, W) with positive sizes; got {self.image_shape!r}.")
         if int(np.prod(shape)) != n_features:
             raise ValueError(
                 f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values but X has "
@@ -359,9 +356,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             if declared != nd_shape:
                 raise ValueError(f"X has images of shape {nd_shape} but image_shape={self.image_shape!r}.")
         if nd_shape is None:
-            nd_shape = (
-                self._declared_image_shape(X.shape[1]) if self.image_shape is not None else (X.shape[1],)
-            )
+            nd_shape = self._declared_image_shape(X.shape[1]) if self.image_shape is not None else (X.shape[1],)
         if reset:
             self.input_shape_ = nd_shape
         elif nd_shape != self.input_shape_ and len(nd_shape) == 3:
@@ -392,7 +387,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         return (-mean / scale).reshape(-1).tolist()
 
     @staticmethod
-    def _default_augmenter(sample_shape: tuple[int, ...], fill) -> "torch.nn.Module":
+    def _default_augmenter(sample_shape: tuple[int, ...], fill) -> torch.nn.Module:
         """The augmenter ``augment="auto"`` builds; methods with other defaults override this.
 
         A static method, so the factory pickles by name without the estimator.
@@ -539,6 +534,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                 f"n_clusters={self.n_clusters}. Try more max_epochs, a lower lr, another random_state, "
                 "or a smaller n_clusters.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
 
     def transform(self, X) -> np.ndarray:
@@ -571,8 +567,9 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         def per_batch(outputs: np.ndarray) -> np.ndarray:
             return finish(self._batch_scores(outputs)[:, self._column_order], dtype)
 
-        return net_outputs(self.net_, ArrayDataset(X2d, sample_shape), per_batch=per_batch,
-                           batch_size=self.inference_batch_size)
+        return net_outputs(
+            self.net_, ArrayDataset(X2d, sample_shape), per_batch=per_batch, batch_size=self.inference_batch_size
+        )
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
         """What ``transform`` returns for the per-cluster scores (probabilities here)."""

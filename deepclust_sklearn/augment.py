@@ -13,7 +13,7 @@ feature), which is how the estimators call them.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F

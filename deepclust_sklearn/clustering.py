@@ -134,9 +134,7 @@ def _faiss_kmeans(X32: np.ndarray, n_clusters: int, max_iter: int, seed: int, ve
     try:
         clus.train(X32, index)
     except (RuntimeError, AssertionError) as exc:
-        raise ValueError(
-            f"faiss k-means failed on X of shape {X32.shape} with n_clusters={n_clusters}: {exc}"
-        ) from exc
+        raise ValueError(f"faiss k-means failed on X of shape {X32.shape} with n_clusters={n_clusters}: {exc}") from exc
     centers = faiss.vector_to_array(clus.centroids).reshape(n_clusters, n_features)
     return centers, int(clus.iteration_stats.size())
 
@@ -284,7 +282,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None) -> "FaissKMeans":
+    def fit(self, X, y=None) -> FaissKMeans:
         """Compute the k-means clustering of ``X``.
 
         Parameters
@@ -308,8 +306,7 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
             X32 = np.ascontiguousarray(X, dtype=np.float32)
         if X32 is not X and not np.isfinite(X32).all():
             raise ValueError(
-                "X contains values too large for float32 (|x| > 3.4e38); faiss computes in float32, "
-                "rescale X."
+                "X contains values too large for float32 (|x| > 3.4e38); faiss computes in float32, rescale X."
             )
         rng = check_random_state(self.random_state)
         seeds = [int(rng.randint(_INT32_MAX)) for _ in range(self.n_init)]
@@ -555,7 +552,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.eps = eps
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None) -> "PCAWhitenL2":
+    def fit(self, X, y=None) -> PCAWhitenL2:
         """Learn the mean, principal axes and variances of ``X``.
 
         Parameters
@@ -578,9 +575,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         mean = _column_mean(X)
         cov = _covariance(X, mean)
         if not np.isfinite(cov).all():
-            raise ValueError(
-                "X has values too large: its covariance overflows float64 (inf); rescale X."
-            )
+            raise ValueError("X has values too large: its covariance overflows float64 (inf); rescale X.")
         eigvals, eigvecs = linalg.eigh(cov, subset_by_index=[n_features - n_components, n_features - 1])
         eigvals, eigvecs = np.maximum(eigvals[::-1], 0.0), eigvecs[:, ::-1].T
         signs = np.sign(eigvecs[np.arange(n_components), np.abs(eigvecs).argmax(axis=1)])

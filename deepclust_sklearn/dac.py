@@ -6,9 +6,9 @@ from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseDeepClusterer, ResumableNet, build_augmenter
 from .losses import DACLoss
@@ -59,8 +59,9 @@ class _DACNet(ResumableNet):
     start (skorch's stop signal, as ``EarlyStopping`` uses).
     """
 
-    def __init__(self, module, *args, augmenter_factory=None, schedule=None, targets="clean", consistency=0.0,
-                 views=1, **kwargs):
+    def __init__(
+        self, module, *args, augmenter_factory=None, schedule=None, targets="clean", consistency=0.0, views=1, **kwargs
+    ):
         super().__init__(module, *args, **kwargs)
         self.views = views
         self.augmenter_factory = augmenter_factory
@@ -144,8 +145,9 @@ class _DACNet(ResumableNet):
         )
         if training:
             n = len(reference)
-            self.pairs_ += torch.tensor([positive.sum().item(), negative.sum().item(), n * (n - 1)],
-                                        dtype=torch.float64)
+            self.pairs_ += torch.tensor(
+                [positive.sum().item(), negative.sum().item(), n * (n - 1)], dtype=torch.float64
+            )
         return self.criterion_.pair_loss(label_features, positive, negative)
 
     # ---- inference ----------------------------------------------------------
@@ -389,8 +391,15 @@ class DACEstimator(BaseDeepClusterer):
         from .augment import ImageAugmenter
 
         if len(sample_shape) == 3:
-            return ImageAugmenter(rotation=10.0, p_rotation=1.0, scale=(0.95, 1.05), translate=0.1,
-                                  brightness=0.0, contrast=0.0, fill=fill)
+            return ImageAugmenter(
+                rotation=10.0,
+                p_rotation=1.0,
+                scale=(0.95, 1.05),
+                translate=0.1,
+                brightness=0.0,
+                contrast=0.0,
+                fill=fill,
+            )
         return BaseDeepClusterer._default_augmenter(sample_shape, fill)
 
     def _net_kwargs(self, sample_shape, mean, scale) -> dict:

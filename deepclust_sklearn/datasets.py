@@ -18,7 +18,6 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -32,7 +31,7 @@ __all__ = [
     "make_image_blobs",
 ]
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -117,10 +116,7 @@ def read_idx(path: PathLike) -> np.ndarray:
         raise ValueError(f"Could not read IDX file {str(path)!r}: {exc}") from exc
 
     if len(raw) < 4:
-        raise ValueError(
-            f"IDX file {str(path)!r} is too short to hold a header "
-            f"({len(raw)} bytes)."
-        )
+        raise ValueError(f"IDX file {str(path)!r} is too short to hold a header ({len(raw)} bytes).")
     if raw[0] != 0 or raw[1] != 0:
         raise ValueError(
             f"IDX file {str(path)!r} has a bad magic number: expected the "
@@ -141,9 +137,7 @@ def read_idx(path: PathLike) -> np.ndarray:
             f"IDX file {str(path)!r} is truncated: header declares {ndim} "
             f"dimensions but the file has only {len(raw)} bytes."
         )
-    shape = tuple(
-        int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4)
-    )
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[type_code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     found = len(raw) - header_size
@@ -170,8 +164,7 @@ def _find_mnist_file(directory: Path, prefix: str, kind: str) -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(
-        f"No MNIST {kind} file found in directory {str(directory)!r}; "
-        f"looked for: {', '.join(candidates)}."
+        f"No MNIST {kind} file found in directory {str(directory)!r}; looked for: {', '.join(candidates)}."
     )
 
 
@@ -258,15 +251,10 @@ def load_mnist(
     (10000, 1, 28, 28)
     """
     if subset not in _MNIST_PREFIX:
-        raise ValueError(
-            f"Unknown MNIST subset {subset!r}; allowed values are "
-            f"{sorted(_MNIST_PREFIX)}."
-        )
+        raise ValueError(f"Unknown MNIST subset {subset!r}; allowed values are {sorted(_MNIST_PREFIX)}.")
     directory = Path(path)
     if not directory.is_dir():
-        raise FileNotFoundError(
-            f"MNIST directory not found: {str(directory)!r}."
-        )
+        raise FileNotFoundError(f"MNIST directory not found: {str(directory)!r}.")
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
         raise ValueError(f"dtype must be a floating dtype, got {dtype}.")
@@ -278,15 +266,9 @@ def load_mnist(
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3:
-        raise ValueError(
-            f"Expected 3-d images (N, H, W) in {str(images_path)!r}, got "
-            f"shape {images.shape}."
-        )
+        raise ValueError(f"Expected 3-d images (N, H, W) in {str(images_path)!r}, got shape {images.shape}.")
     if labels.ndim != 1:
-        raise ValueError(
-            f"Expected 1-d labels in {str(labels_path)!r}, got shape "
-            f"{labels.shape}."
-        )
+        raise ValueError(f"Expected 1-d labels in {str(labels_path)!r}, got shape {labels.shape}.")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"Image/label count mismatch: {images.shape[0]} images in "
@@ -341,9 +323,7 @@ def load_digits_images(*, return_X_y: bool = True) -> tuple[np.ndarray, np.ndarr
     (0.0, 1.0)
     """
     if not return_X_y:
-        raise ValueError(
-            "load_digits_images only supports return_X_y=True."
-        )
+        raise ValueError("load_digits_images only supports return_X_y=True.")
     data, target = load_digits(return_X_y=True)
     X = (np.asarray(data, dtype=np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
     y = np.asarray(target, dtype=np.int64)
@@ -351,10 +331,7 @@ def load_digits_images(*, return_X_y: bool = True) -> tuple[np.ndarray, np.ndarr
 
 
 def _check_image_shape(image_shape) -> tuple[int, ...]:
-    msg = (
-        "image_shape must be a tuple of 2 (H, W) or 3 (C, H, W) positive "
-        f"integers, got {image_shape!r}."
-    )
+    msg = f"image_shape must be a tuple of 2 (H, W) or 3 (C, H, W) positive integers, got {image_shape!r}."
     try:
         dims = tuple(image_shape)
     except TypeError:
@@ -429,17 +406,12 @@ def make_image_blobs(
     (4, 1, 5, 6)
     """
     for name, value in (("n_samples", n_samples), ("n_clusters", n_clusters)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, np.integer)
-        ):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise ValueError(f"{name} must be an integer, got {value!r}.")
     if n_clusters < 1:
         raise ValueError(f"n_clusters must be >= 1, got {n_clusters}.")
     if n_samples < n_clusters:
-        raise ValueError(
-            f"n_samples must be >= n_clusters, got n_samples={n_samples} "
-            f"and n_clusters={n_clusters}."
-        )
+        raise ValueError(f"n_samples must be >= n_clusters, got n_samples={n_samples} and n_clusters={n_clusters}.")
     shape = _check_image_shape(image_shape)
     try:
         noise = float(noise)

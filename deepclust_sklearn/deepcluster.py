@@ -7,10 +7,10 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import Sampler
 
@@ -78,8 +78,17 @@ class _DeepClusterNet(ResumableNet):
     (skorch's own) returns the features.
     """
 
-    def __init__(self, module, *args, augmenter_factory=None, n_pseudo_clusters=100, pca_components=256,
-                 kmeans_iter=20, reassign=1, **kwargs):
+    def __init__(
+        self,
+        module,
+        *args,
+        augmenter_factory=None,
+        n_pseudo_clusters=100,
+        pca_components=256,
+        kmeans_iter=20,
+        reassign=1,
+        **kwargs,
+    ):
         super().__init__(module, *args, **kwargs)
         self.reassign = reassign
         self.augmenter_factory = augmenter_factory

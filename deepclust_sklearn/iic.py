@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Sequence
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, LRScheduler
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseDeepClusterer, ResumableNet, build_augmenter
 from .losses import IICLoss
@@ -56,8 +56,16 @@ class _IICNet(ResumableNet):
     per sub-head of the heads scheduled for this epoch.
     """
 
-    def __init__(self, module, *args, augmenter_factory=None, repeats=5, head_schedule=("cluster",),
-                 augment_anchors=True, **kwargs):
+    def __init__(
+        self,
+        module,
+        *args,
+        augmenter_factory=None,
+        repeats=5,
+        head_schedule=("cluster",),
+        augment_anchors=True,
+        **kwargs,
+    ):
         super().__init__(module, *args, **kwargs)
         self.augment_anchors = augment_anchors
         self.augmenter_factory = augmenter_factory
@@ -112,7 +120,9 @@ class _IICNet(ResumableNet):
             per_subhead = self.criterion_(anchor_probs, copy_probs)
             if head == "cluster" and training:
                 weighted = per_subhead.detach() * len(X)
-                self.subhead_loss_sum_ = weighted if self.subhead_loss_sum_ is None else self.subhead_loss_sum_ + weighted
+                self.subhead_loss_sum_ = (
+                    weighted if self.subhead_loss_sum_ is None else self.subhead_loss_sum_ + weighted
+                )
                 self.n_seen_ += len(X)
             total = total + per_subhead.mean()
         return total
@@ -377,8 +387,10 @@ class IICEstimator(BaseDeepClusterer):
                 "pass lr_schedule='constant' (or 'auto') to use your LRScheduler."
             )
         steps = -(-self._n_train // self.batch_size) * self.max_epochs
-        if user_schedules or self.lr_schedule == "constant" or (
-            self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL
+        if (
+            user_schedules
+            or self.lr_schedule == "constant"
+            or (self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL)
         ):
             return []
         return [("lr_schedule", CosineLR(self.lr, self.max_epochs))]

@@ -92,7 +92,9 @@ class IICLoss(nn.Module):
 
     def forward(self, z: torch.Tensor, z_prime: torch.Tensor) -> torch.Tensor:
         if z.shape != z_prime.shape:
-            raise ValueError(f"IICLoss needs paired outputs of one shape; got {tuple(z.shape)} and {tuple(z_prime.shape)}.")
+            raise ValueError(
+                f"IICLoss needs paired outputs of one shape; got {tuple(z.shape)} and {tuple(z_prime.shape)}."
+            )
         p = self.joint(z, z_prime)
         p_row = p.sum(dim=-1, keepdim=True)
         p_col = p.sum(dim=-2, keepdim=True)

@@ -49,9 +49,7 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
         Distinct labels, as Python objects.
     """
     if labels is None:
-        raise ValueError(
-            f"{name} is None; pass an array-like with one label per sample."
-        )
+        raise ValueError(f"{name} is None; pass an array-like with one label per sample.")
     if _sparse.issparse(labels):
         raise ValueError(
             f"{name} is a sparse matrix; pass a dense 1-D array with one label "
@@ -66,15 +64,10 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
         arr = np.asarray(labels)
     except (ValueError, TypeError) as exc:
         raise ValueError(
-            f"{name} could not be converted to a 1-D array ({exc}). "
-            "Pass one hashable label per sample."
+            f"{name} could not be converted to a 1-D array ({exc}). Pass one hashable label per sample."
         ) from exc
 
-    if (
-        not isinstance(labels, np.ndarray)
-        and arr.dtype.kind in "US"
-        and arr.ndim == 1
-    ):
+    if not isinstance(labels, np.ndarray) and arr.dtype.kind in "US" and arr.ndim == 1:
         # numpy would coerce mixed lists such as [1, "1"] or ["a", nan] to
         # strings; encode the original Python objects instead.
         arr = np.empty(len(arr), dtype=object)
@@ -82,31 +75,19 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
 
     if arr.ndim != 1:
         source = "" if arr.ndim else f" (from a {type(labels).__name__})"
-        raise ValueError(
-            f"{name} must be 1-D; got an array of shape {arr.shape}{source}. "
-            "Pass one label per sample."
-        )
+        raise ValueError(f"{name} must be 1-D; got an array of shape {arr.shape}{source}. Pass one label per sample.")
     if arr.shape[0] == 0:
-        raise ValueError(
-            f"{name} is empty; pass at least one label (one label per sample)."
-        )
+        raise ValueError(f"{name} is empty; pass at least one label (one label per sample).")
 
     kind = arr.dtype.kind
     if kind == "c":
-        raise ValueError(
-            f"{name} has complex dtype {arr.dtype}; cluster labels must be "
-            "ints or strings."
-        )
+        raise ValueError(f"{name} has complex dtype {arr.dtype}; cluster labels must be ints or strings.")
     if kind == "f":
         if np.isnan(arr).any():
-            raise ValueError(
-                f"{name} contains NaN; cluster labels must be finite values "
-                "(ints or strings)."
-            )
+            raise ValueError(f"{name} contains NaN; cluster labels must be finite values (ints or strings).")
         if np.isinf(arr).any():
             raise ValueError(
-                f"{name} contains infinite values; cluster labels must be "
-                "finite values (ints or strings)."
+                f"{name} contains infinite values; cluster labels must be finite values (ints or strings)."
             )
         fractional = arr[arr != np.round(arr)]
         if fractional.size:
@@ -117,8 +98,7 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
             )
     if kind in "mM" and np.isnat(arr).any():
         raise ValueError(
-            f"{name} contains NaT; every sample needs a label. Drop "
-            "unlabelled samples or give them an explicit label."
+            f"{name} contains NaT; every sample needs a label. Drop unlabelled samples or give them an explicit label."
         )
 
     if kind != "O":
@@ -136,13 +116,9 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
             )
         if isinstance(value, (float, np.floating)) and not np.isfinite(value):
             if value != value:
-                raise ValueError(
-                    f"{name} contains NaN; cluster labels must be finite "
-                    "values (ints or strings)."
-                )
+                raise ValueError(f"{name} contains NaN; cluster labels must be finite values (ints or strings).")
             raise ValueError(
-                f"{name} contains infinite values; cluster labels must be "
-                "finite values (ints or strings)."
+                f"{name} contains infinite values; cluster labels must be finite values (ints or strings)."
             )
         if isinstance(value, (float, np.floating)) and not float(value).is_integer():
             raise ValueError(
@@ -151,10 +127,7 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
                 "probabilities."
             )
         if isinstance(value, (complex, np.complexfloating)):
-            raise ValueError(
-                f"{name} contains a complex value ({value!r}); cluster labels "
-                "must be ints or strings."
-            )
+            raise ValueError(f"{name} contains a complex value ({value!r}); cluster labels must be ints or strings.")
         try:
             code = index.setdefault(value, len(index))
         except TypeError as exc:
@@ -220,9 +193,7 @@ def _contingency_and_matching(
         Class ``class_idx[k]`` is matched with cluster ``cluster_idx[k]``.
     """
     flat = true_codes.astype(np.int64) * n_clusters + pred_codes
-    contingency = np.bincount(flat, minlength=n_classes * n_clusters).reshape(
-        n_classes, n_clusters
-    )
+    contingency = np.bincount(flat, minlength=n_classes * n_clusters).reshape(n_classes, n_clusters)
     class_idx, cluster_idx = linear_sum_assignment(contingency, maximize=True)
     return contingency, class_idx, cluster_idx
 
@@ -275,12 +246,8 @@ def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     >>> hungarian_match(["cat", "cat", "dog"], [7, 7, 3])
     {3: 'dog', 7: 'cat'}
     """
-    true_codes, pred_codes, classes, clusters = _check_clusterings(
-        labels_true, labels_pred
-    )
-    _, class_idx, cluster_idx = _contingency_and_matching(
-        true_codes, pred_codes, len(classes), len(clusters)
-    )
+    true_codes, pred_codes, classes, clusters = _check_clusterings(labels_true, labels_pred)
+    _, class_idx, cluster_idx = _contingency_and_matching(true_codes, pred_codes, len(classes), len(clusters))
     pairs = sorted(zip(cluster_idx.tolist(), class_idx.tolist()))
     return {clusters[j]: classes[i] for j, i in pairs}
 
@@ -342,12 +309,8 @@ def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     >>> round(clustering_accuracy([0, 0, 1, 1, 2, 2], [1, 1, 0, 0, 0, 2]), 4)
     0.8333
     """
-    true_codes, pred_codes, classes, clusters = _check_clusterings(
-        labels_true, labels_pred
-    )
-    contingency, class_idx, cluster_idx = _contingency_and_matching(
-        true_codes, pred_codes, len(classes), len(clusters)
-    )
+    true_codes, pred_codes, classes, clusters = _check_clusterings(labels_true, labels_pred)
+    contingency, class_idx, cluster_idx = _contingency_and_matching(true_codes, pred_codes, len(classes), len(clusters))
     n_correct = int(contingency[class_idx, cluster_idx].sum())
     return n_correct / true_codes.shape[0]
 
@@ -404,11 +367,7 @@ def normalized_mutual_info_score(
     1.0
     """
     true_codes, pred_codes, _, _ = _check_clusterings(labels_true, labels_pred)
-    return float(
-        _skm.normalized_mutual_info_score(
-            true_codes, pred_codes, average_method=average_method
-        )
-    )
+    return float(_skm.normalized_mutual_info_score(true_codes, pred_codes, average_method=average_method))
 
 
 def adjusted_rand_score(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
@@ -579,17 +538,11 @@ As ``scoring`` in model selection (``y`` is used only for scoring):
 """
 
 #: Scorer for :func:`clustering_accuracy` (see ``_SCORER_DOC``).
-clustering_accuracy_scorer = make_scorer(
-    clustering_accuracy, response_method="predict", greater_is_better=True
-)
+clustering_accuracy_scorer = make_scorer(clustering_accuracy, response_method="predict", greater_is_better=True)
 #: Scorer for :func:`normalized_mutual_info_score`.
-nmi_scorer = make_scorer(
-    normalized_mutual_info_score, response_method="predict", greater_is_better=True
-)
+nmi_scorer = make_scorer(normalized_mutual_info_score, response_method="predict", greater_is_better=True)
 #: Scorer for :func:`adjusted_rand_score`.
-ari_scorer = make_scorer(
-    adjusted_rand_score, response_method="predict", greater_is_better=True
-)
+ari_scorer = make_scorer(adjusted_rand_score, response_method="predict", greater_is_better=True)
 
 # Scorer objects are instances; give each one its own docstring (and doctest).
 for _name, _func, _scorer in (
@@ -601,7 +554,4 @@ for _name, _func, _scorer in (
 del _name, _func, _scorer
 
 # Scorer instances are not collected by doctest.DocTestFinder; register them.
-__test__ = {
-    name: globals()[name].__doc__
-    for name in ("clustering_accuracy_scorer", "nmi_scorer", "ari_scorer")
-}
+__test__ = {name: globals()[name].__doc__ for name in ("clustering_accuracy_scorer", "nmi_scorer", "ari_scorer")}

@@ -10,7 +10,7 @@ arguments separately (``module=ConvBackbone, module_kwargs={...}``) so that
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

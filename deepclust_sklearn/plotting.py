@@ -43,9 +43,7 @@ from .metrics import _check_clusterings, _contingency_and_matching, _encode_labe
 _INSTALL_HINT = 'pip install "deepclust_sklearn[plot]"'
 
 # skorch's own bookkeeping, never plotted unless asked for by name.
-_BOOKKEEPING_KEYS = frozenset(
-    {"epoch", "dur", "batches", "train_batch_count", "valid_batch_count"}
-)
+_BOOKKEEPING_KEYS = frozenset({"epoch", "dur", "batches", "train_batch_count", "valid_batch_count"})
 
 
 def _import_pyplot(owner: str):
@@ -70,17 +68,13 @@ def _check_positive_int(value, name: str) -> int:
 # --------------------------------------------------------------------- images
 def _check_image_shape(image_shape) -> tuple[int, int, int]:
     """``image_shape`` as ``(C, H, W)``; ``(H, W)`` means one channel."""
-    msg = (
-        "image_shape must be (H, W) or (C, H, W) with positive integer sizes; "
-        f"got {image_shape!r}."
-    )
+    msg = f"image_shape must be (H, W) or (C, H, W) with positive integer sizes; got {image_shape!r}."
     try:
         dims = tuple(image_shape)
     except TypeError:
         raise ValueError(msg) from None
     if len(dims) not in (2, 3) or any(
-        isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral) or d < 1
-        for d in dims
+        isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral) or d < 1 for d in dims
     ):
         raise ValueError(msg)
     dims = tuple(int(d) for d in dims)
@@ -121,10 +115,7 @@ def _as_image_batch(X, image_shape) -> np.ndarray:
         return X.reshape(len(X), *shape)
     own = (1, *X.shape[1:]) if X.ndim == 3 else tuple(X.shape[1:])
     if shape is not None and shape != own:
-        raise ValueError(
-            f"X holds images of shape {own} (C, H, W) but "
-            f"image_shape={tuple(image_shape)!r}."
-        )
+        raise ValueError(f"X holds images of shape {own} (C, H, W) but image_shape={tuple(image_shape)!r}.")
     return X.reshape(len(X), *own)
 
 
@@ -222,7 +213,7 @@ class ClusterSamplesDisplay:
         vmin: float | None = None,
         vmax: float | None = None,
         title: str | None = None,
-    ) -> "ClusterSamplesDisplay":
+    ) -> ClusterSamplesDisplay:
         """Draw the grid.
 
         Parameters
@@ -273,16 +264,13 @@ class ClusterSamplesDisplay:
             hi = lo + 1.0
 
         if ax is None:
-            fig = plt.figure(
-                figsize=(0.8 + 0.9 * n_cols, 0.3 + 0.9 * n_rows), layout="constrained"
-            )
+            fig = plt.figure(figsize=(0.8 + 0.9 * n_cols, 0.3 + 0.9 * n_rows), layout="constrained")
             axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False), dtype=object)
         else:
             axes = np.asarray(ax, dtype=object)
             if axes.size != n_rows * n_cols:
                 raise ValueError(
-                    f"ax must hold n_rows * n_columns = {n_rows} * {n_cols} = "
-                    f"{n_rows * n_cols} Axes; got {axes.size}."
+                    f"ax must hold n_rows * n_columns = {n_rows} * {n_cols} = {n_rows * n_cols} Axes; got {axes.size}."
                 )
             axes = axes.reshape(n_rows, n_cols)
             fig = axes[0, 0].figure
@@ -304,9 +292,7 @@ class ClusterSamplesDisplay:
                         img = np.clip((img - lo) / (hi - lo), 0.0, 1.0)
                     artists[i, j] = cell.imshow(img, interpolation="nearest")
                 else:
-                    artists[i, j] = cell.imshow(
-                        img, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest"
-                    )
+                    artists[i, j] = cell.imshow(img, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
             text = f"cluster {labels[i]}" + ("" if sizes is None else f"\n(n={sizes[i]})")
             axes[i, 0].set_ylabel(text, rotation=0, ha="right", va="center", labelpad=4)
         if title is not None:
@@ -331,7 +317,7 @@ class ClusterSamplesDisplay:
         vmin: float | None = None,
         vmax: float | None = None,
         title: str | None = None,
-    ) -> "ClusterSamplesDisplay":
+    ) -> ClusterSamplesDisplay:
         """Show sample images of each cluster given the cluster labels.
 
         Parameters
@@ -376,8 +362,7 @@ class ClusterSamplesDisplay:
         codes, uniques = _encode_labels(labels, "labels")
         if len(codes) != len(images):
             raise ValueError(
-                f"X and labels must have the same length; got {len(images)} "
-                f"images and {len(codes)} labels."
+                f"X and labels must have the same length; got {len(images)} images and {len(codes)} labels."
             )
         if clusters is None:
             wanted = list(range(len(uniques)))
@@ -387,10 +372,7 @@ class ClusterSamplesDisplay:
             wanted = []
             for c in requested:
                 if c not in index:
-                    raise ValueError(
-                        f"Cluster {c!r} in clusters does not occur in labels; "
-                        f"labels present: {uniques}."
-                    )
+                    raise ValueError(f"Cluster {c!r} in clusters does not occur in labels; labels present: {uniques}.")
                 wanted.append(index[c])
             if not wanted:
                 raise ValueError("clusters is empty; pass at least one cluster label.")
@@ -428,7 +410,7 @@ class ClusterSamplesDisplay:
         vmin: float | None = None,
         vmax: float | None = None,
         title: str | None = None,
-    ) -> "ClusterSamplesDisplay":
+    ) -> ClusterSamplesDisplay:
         """Show sample images of each cluster that a fitted estimator predicts.
 
         Parameters
@@ -597,7 +579,7 @@ class ClusterConfusionMatrixDisplay:
         colorbar: bool = True,
         highlight_matches: bool = True,
         xticks_rotation: str | float = "horizontal",
-    ) -> "ClusterConfusionMatrixDisplay":
+    ) -> ClusterConfusionMatrixDisplay:
         """Draw the matrix.
 
         Parameters
@@ -630,8 +612,7 @@ class ClusterConfusionMatrixDisplay:
         cm = np.asarray(self.confusion_matrix)
         if cm.ndim != 2 or cm.size == 0:
             raise ValueError(
-                "confusion_matrix must be a non-empty 2-D array (n_classes, n_clusters); "
-                f"got shape {cm.shape}."
+                f"confusion_matrix must be a non-empty 2-D array (n_classes, n_clusters); got shape {cm.shape}."
             )
         n_rows, n_cols = cm.shape
         row_labels = list(range(n_rows)) if self.class_labels is None else list(self.class_labels)
@@ -679,9 +660,7 @@ class ClusterConfusionMatrixDisplay:
         patches = []
         if highlight_matches and self.matching is not None:
             for i, j in self.matching:
-                patch = Rectangle(
-                    (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="tab:orange", linewidth=2
-                )
+                patch = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="tab:orange", linewidth=2)
                 ax.add_patch(patch)
                 patches.append(patch)
 
@@ -718,7 +697,7 @@ class ClusterConfusionMatrixDisplay:
         colorbar: bool = True,
         highlight_matches: bool = True,
         xticks_rotation: str | float = "horizontal",
-    ) -> "ClusterConfusionMatrixDisplay":
+    ) -> ClusterConfusionMatrixDisplay:
         """Draw the matched confusion matrix of true classes and cluster labels.
 
         Parameters
@@ -747,10 +726,7 @@ xticks_rotation
             NaN or None, or ``normalize`` is not one of the allowed values.
         """
         if normalize not in (None, "true", "pred", "all"):
-            raise ValueError(
-                "normalize must be one of 'true', 'pred', 'all' or None; "
-                f"got {normalize!r}."
-            )
+            raise ValueError(f"normalize must be one of 'true', 'pred', 'all' or None; got {normalize!r}.")
         counts, classes, clusters, matching, accuracy = _matched_confusion(y_true, y_pred)
         matrix: np.ndarray = counts
         if normalize == "true":
@@ -791,7 +767,7 @@ xticks_rotation
         colorbar: bool = True,
         highlight_matches: bool = True,
         xticks_rotation: str | float = "horizontal",
-    ) -> "ClusterConfusionMatrixDisplay":
+    ) -> ClusterConfusionMatrixDisplay:
         """Draw the matched confusion matrix of a fitted clusterer on ``X``.
 
         Parameters
@@ -842,8 +818,7 @@ def _history_rows(history) -> list[Mapping]:
         rows = list(history)
     except TypeError:
         raise ValueError(
-            "history must be a sequence of per-epoch dicts (a skorch History); "
-            f"got {type(history).__name__}."
+            f"history must be a sequence of per-epoch dicts (a skorch History); got {type(history).__name__}."
         ) from None
     if not rows:
         raise ValueError("history is empty; train for at least one epoch first.")
@@ -930,7 +905,9 @@ class TrainingCurvesDisplay:
     >>> plt.close("all")
     """
 
-    def __init__(self, curves: Mapping[Hashable, tuple[ArrayLike, ArrayLike]], *, estimator_name: str | None = None) -> None:
+    def __init__(
+        self, curves: Mapping[Hashable, tuple[ArrayLike, ArrayLike]], *, estimator_name: str | None = None
+    ) -> None:
         self.curves = curves
         self.estimator_name = estimator_name
 
@@ -941,7 +918,7 @@ class TrainingCurvesDisplay:
         n_cols: int | None = None,
         marker: str | None = "auto",
         line_kwargs: dict | None = None,
-    ) -> "TrainingCurvesDisplay":
+    ) -> TrainingCurvesDisplay:
         """Draw the curves.
 
         Parameters
@@ -986,7 +963,7 @@ class TrainingCurvesDisplay:
             n_rows = -(-len(keys) // cols)
             fig = plt.figure(figsize=(3.6 * cols, 2.6 * n_rows), layout="constrained")
             grid = np.asarray(fig.subplots(n_rows, cols, squeeze=False), dtype=object).ravel()
-            for extra in grid[len(keys):]:
+            for extra in grid[len(keys) :]:
                 fig.delaxes(extra)
             axes = grid[: len(keys)]
             targets = list(axes)
@@ -999,8 +976,7 @@ class TrainingCurvesDisplay:
             axes = np.asarray(ax, dtype=object).ravel()
             if axes.size != len(keys):
                 raise ValueError(
-                    f"ax must be one Axes or hold one Axes per key ({len(keys)} keys: "
-                    f"{keys}); got {axes.size} Axes."
+                    f"ax must be one Axes or hold one Axes per key ({len(keys)} keys: {keys}); got {axes.size} Axes."
                 )
             fig = axes[0].figure
             targets = list(axes)
@@ -1010,9 +986,7 @@ class TrainingCurvesDisplay:
             epochs, values = data[key]
             kwargs = dict(line_kwargs or {})
             if marker == "auto":
-                sparse = len(epochs) < 2 or (
-                    np.issubdtype(epochs.dtype, np.number) and np.any(np.diff(epochs) != 1)
-                )
+                sparse = len(epochs) < 2 or (np.issubdtype(epochs.dtype, np.number) and np.any(np.diff(epochs) != 1))
                 if sparse:
                     kwargs.setdefault("marker", "o")
                     kwargs.setdefault("markersize", 4)
@@ -1044,7 +1018,7 @@ class TrainingCurvesDisplay:
         n_cols: int | None = None,
         marker: str | None = "auto",
         line_kwargs: dict | None = None,
-    ) -> "TrainingCurvesDisplay":
+    ) -> TrainingCurvesDisplay:
         """Draw the curves of a history (a list of per-epoch dicts).
 
         Parameters
@@ -1078,8 +1052,7 @@ class TrainingCurvesDisplay:
         available = _numeric_keys(rows)
         if keys is None:
             chosen = [
-                k for k in available
-                if k not in _BOOKKEEPING_KEYS and not (isinstance(k, str) and k.endswith("_best"))
+                k for k in available if k not in _BOOKKEEPING_KEYS and not (isinstance(k, str) and k.endswith("_best"))
             ]
             if "train_loss" in chosen:
                 chosen.remove("train_loss")
@@ -1125,7 +1098,7 @@ class TrainingCurvesDisplay:
         n_cols: int | None = None,
         marker: str | None = "auto",
         line_kwargs: dict | None = None,
-    ) -> "TrainingCurvesDisplay":
+    ) -> TrainingCurvesDisplay:
         """Draw the training curves of a fitted estimator's ``history_``.
 
         Parameters

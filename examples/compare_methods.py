@@ -21,9 +21,9 @@ import argparse
 import time
 
 import numpy as np
+from _common import load_images, print_table, scores_row
 from sklearn.cluster import KMeans
 
-from _common import load_images, print_table, scores_row
 from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
 
 METHODS = {
@@ -52,8 +52,9 @@ def main() -> None:
 
     name, X, y = load_images(args.mnist)
     flat = X.reshape(len(X), -1)  # k-means sees pixel vectors, the deep methods images
-    print(f"{name}: {X.shape[0]} images of shape {X.shape[1:]}, {len(np.unique(y))} classes "
-          "(labels used only to score)\n")
+    print(
+        f"{name}: {X.shape[0]} images of shape {X.shape[1:]}, {len(np.unique(y))} classes (labels used only to score)\n"
+    )
 
     rows = []
     for method in args.methods:

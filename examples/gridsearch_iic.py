@@ -57,7 +57,11 @@ def main() -> None:
     search = GridSearchCV(
         pipe,
         grid,
-        scoring={"acc": clustering_accuracy_scorer, "nmi": "normalized_mutual_info_score", "ari": "adjusted_rand_score"},
+        scoring={
+            "acc": clustering_accuracy_scorer,
+            "nmi": "normalized_mutual_info_score",
+            "ari": "adjusted_rand_score",
+        },
         refit="nmi",
         cv=[(everything, everything)],  # fit and score on all images (see the docstring)
     )

@@ -28,8 +28,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # write files, never open windows
 import matplotlib.pyplot as plt  # noqa: E402
-
 from _common import load_images  # noqa: E402
+
 from deepclust_sklearn import DeepClusterEstimator, clustering_scores  # noqa: E402
 from deepclust_sklearn.plotting import (  # noqa: E402
     ClusterConfusionMatrixDisplay,
@@ -64,7 +64,11 @@ def main() -> None:
     _save(confusion.figure_, f"{name}_confusion_matrix.png")
 
     samples = ClusterSamplesDisplay.from_predictions(
-        X, est.labels_, n_samples=10, clusters=confusion.cluster_labels, random_state=0,
+        X,
+        est.labels_,
+        n_samples=10,
+        clusters=confusion.cluster_labels,
+        random_state=0,
         title=f"DeepCluster on {name}: 10 members of each cluster",
     )
     _save(samples.figure_, f"{name}_cluster_samples.png")

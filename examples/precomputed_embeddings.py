@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import time
 
+from _common import print_table, scores_row
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.decomposition import PCA
 
-from _common import print_table, scores_row
 from deepclust_sklearn import FaissKMeans, IICEstimator
 
 
@@ -33,8 +33,7 @@ def embeddings():
     """``(name, X, y)`` for both vector data sets."""
     pixels, y = load_digits(return_X_y=True)
     yield "digits PCA-32", PCA(n_components=32, random_state=0).fit_transform(pixels / 16.0), y
-    X, y = make_blobs(n_samples=2000, centers=10, n_features=64, cluster_std=8.0, center_box=(-8, 8),
-                      random_state=0)
+    X, y = make_blobs(n_samples=2000, centers=10, n_features=64, cluster_std=8.0, center_box=(-8, 8), random_state=0)
     yield "blobs 64-D", X, y
 
 

@@ -104,8 +104,9 @@ MATCH = {
     "wrong_image_shape": r"X has samples of shape \(.*\) but \w+ was fitted on samples of shape|features",
 }
 
-_HYP = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+_HYP = dict(
+    deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 # ---------------------------------------------------------------------------
@@ -283,8 +284,19 @@ def bad_arrays(draw, kind: str, shape_strategy) -> Case:
 @st.composite
 def bad_fit_inputs(draw, name: str) -> Case:
     deep = name in DEEP
-    kinds = ["nonfinite", "too_large", "empty_samples", "empty_features", "one_sample", "bad_ndim",
-             "complex", "object", "strings", "sparse", "ragged"]
+    kinds = [
+        "nonfinite",
+        "too_large",
+        "empty_samples",
+        "empty_features",
+        "one_sample",
+        "bad_ndim",
+        "complex",
+        "object",
+        "strings",
+        "sparse",
+        "ragged",
+    ]
     if name != "PCAWhitenL2":
         kinds.append("too_few_for_clusters")
     if name == "DeepCluster":
@@ -348,8 +360,18 @@ def _sparse(draw, dense: np.ndarray):
 def bad_predict_inputs(draw, name: str, fitted_on_images: bool) -> Case:
     deep = name in DEEP
     n_features = int(np.prod(IMAGE_SHAPE)) if fitted_on_images else N_FEATURES
-    kinds = ["nonfinite", "too_large", "empty_samples", "empty_features", "wrong_features", "bad_ndim",
-             "complex", "object", "strings", "sparse"]
+    kinds = [
+        "nonfinite",
+        "too_large",
+        "empty_samples",
+        "empty_features",
+        "wrong_features",
+        "bad_ndim",
+        "complex",
+        "object",
+        "strings",
+        "sparse",
+    ]
     if deep:
         kinds.append("wrong_image_shape")
     kind = draw(st.sampled_from(kinds))
@@ -409,11 +431,17 @@ def real_param(low: float | None, high: float | None = None, low_open=False, hig
     """Bad values of a real in an interval: NaN, inf, values outside, other types."""
     bad = [_NAN_INF, _NOT_REAL]
     if low is not None:
-        bad.append(st.floats(max_value=low, exclude_max=not low_open, allow_nan=False).filter(
-            lambda v: v < low or (low_open and v == low)))
+        bad.append(
+            st.floats(max_value=low, exclude_max=not low_open, allow_nan=False).filter(
+                lambda v: v < low or (low_open and v == low)
+            )
+        )
     if high is not None:
-        bad.append(st.floats(min_value=high, exclude_min=not high_open, allow_nan=False).filter(
-            lambda v: v > high or (high_open and v == high)))
+        bad.append(
+            st.floats(min_value=high, exclude_min=not high_open, allow_nan=False).filter(
+                lambda v: v > high or (high_open and v == high)
+            )
+        )
     if not none_ok:
         bad.append(st.none())
     return st.one_of(*bad)
@@ -432,8 +460,26 @@ def _usable_device(device) -> bool:
 
 
 _BAD_DEVICES = st.one_of(
-    st.sampled_from(["gpu", "cuda:99", "tpu", "", "CPU", " cpu", "cpu,cuda", "cuda:-1", "meta", "mps", "xla",
-                     "xpu", "cuda:1:2", "cuda:", "cuda0", "cpu:-1"]),
+    st.sampled_from(
+        [
+            "gpu",
+            "cuda:99",
+            "tpu",
+            "",
+            "CPU",
+            " cpu",
+            "cpu,cuda",
+            "cuda:-1",
+            "meta",
+            "mps",
+            "xla",
+            "xpu",
+            "cuda:1:2",
+            "cuda:",
+            "cuda0",
+            "cpu:-1",
+        ]
+    ),
     st.sampled_from(["cuda"]).filter(lambda d: not _usable_device(d)),
     st.integers(-5, 100),
     st.none(),
@@ -449,11 +495,29 @@ _DEEP_PARAMS = {
     "batch_size": int_param(1),
     "device": _BAD_DEVICES,
     "verbose": st.one_of(st.integers(max_value=-1), st.sampled_from(["yes", 1.5, None])),
-    "random_state": st.one_of(st.integers(max_value=-1), st.integers(min_value=2**32), st.sampled_from(
-        ["seed", 1.5, [0]])),
+    "random_state": st.one_of(
+        st.integers(max_value=-1), st.integers(min_value=2**32), st.sampled_from(["seed", 1.5, [0]])
+    ),
     "warm_start": _NOT_BOOL,
-    "image_shape": st.sampled_from(["abc", 16, (0, 4), (-1, 4), (2, -2), (4.5, 4), (2.0, 2.0), (4,), (1, 1, 2, 2),
-                                    ("a", 4), (None, 4), (3, 3), [5, 1], (True, 4), ()]),
+    "image_shape": st.sampled_from(
+        [
+            "abc",
+            16,
+            (0, 4),
+            (-1, 4),
+            (2, -2),
+            (4.5, 4),
+            (2.0, 2.0),
+            (4,),
+            (1, 1, 2, 2),
+            ("a", 4),
+            (None, 4),
+            (3, 3),
+            [5, 1],
+            (True, 4),
+            (),
+        ]
+    ),
     "augment": st.sampled_from(["bogus", "AUTO", 3, None, ["auto"]]),
     "optimizer": st.sampled_from(["adam", 3, None]),
     "callbacks": st.sampled_from(["progress", 3, ("print_log",)]),
@@ -467,8 +531,9 @@ BAD_PARAMS = {
         "n_subheads": int_param(1),
         "lamb": real_param(0),
         "repeats": int_param(1),
-        "head_schedule": st.sampled_from(["cluster", [], ["bogus"], [["cluster"]], [1], None, ("cluster", "x"),
-                                          ["overcluster"], [None]]),
+        "head_schedule": st.sampled_from(
+            ["cluster", [], ["bogus"], [["cluster"]], [1], None, ("cluster", "x"), ["overcluster"], [None]]
+        ),
         "lr_schedule": st.sampled_from(["linear", None, 1, "Cosine"]),
     },
     "DAC": {
@@ -660,8 +725,23 @@ def label_arrays(n):
 @st.composite
 def bad_labels(draw, n: int) -> tuple[str, Any, str]:
     """A bad labeling for ``n`` samples, with the pattern its error must match."""
-    kind = draw(st.sampled_from(["nonfinite", "fractional", "length", "2d", "empty", "complex", "none", "sparse",
-                                 "object", "scalar", "masked"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "nonfinite",
+                "fractional",
+                "length",
+                "2d",
+                "empty",
+                "complex",
+                "none",
+                "sparse",
+                "object",
+                "scalar",
+                "masked",
+            ]
+        )
+    )
     good = draw(label_arrays(n))
     if kind == "nonfinite":
         bad = draw(_with_values_at(good.astype(draw(_FLOAT_DTYPES)), _NONFINITE))
@@ -712,8 +792,9 @@ def test_metrics_reject_bad_labels(data):
 @given(method=st.sampled_from(["bogus", None, 1, "ARITHMETIC", ""]))
 def test_nmi_average_method_is_named(method):
     y = np.array([0, 0, 1, 1])
-    expect_clear_error(lambda: normalized_mutual_info_score(y, y, average_method=method), y,
-                       match=r"average_method", test="metrics")
+    expect_clear_error(
+        lambda: normalized_mutual_info_score(y, y, average_method=method), y, match=r"average_method", test="metrics"
+    )
 
 
 @settings(max_examples=40, **_HYP)

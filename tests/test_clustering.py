@@ -18,7 +18,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from deepclust_sklearn import FaissKMeans, PCAWhitenL2
 from deepclust_sklearn import clustering as clustering_module
 
-
 pytestmark = pytest.mark.usefixtures("one_faiss_thread")  # conftest.py
 
 
@@ -87,7 +86,9 @@ def test_no_subsampling():
     np.testing.assert_allclose(km.cluster_centers_[0], X.mean(axis=0), rtol=1e-5)
 
 
-@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)])
+@pytest.mark.parametrize(
+    "dtype, expected", [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)]
+)
 def test_dtype_follows_input(dtype, expected):
     X, _ = make_blobs(n_samples=100, centers=3, n_features=4, random_state=0)
     X = (X * 10).astype(dtype)
@@ -193,7 +194,12 @@ def test_wrong_feature_count_at_predict():
 
 def test_parameter_errors():
     X = np.random.RandomState(0).normal(size=(20, 3))
-    with pytest.raises(ValueError, match=re.escape("The 'n_clusters' parameter of FaissKMeans must be an int in the range [1, inf). Got 0 instead.")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "The 'n_clusters' parameter of FaissKMeans must be an int in the range [1, inf). Got 0 instead."
+        ),
+    ):
         FaissKMeans(n_clusters=0).fit(X)
     with pytest.raises(ValueError, match="The 'max_iter' parameter of FaissKMeans"):
         FaissKMeans(max_iter=0).fit(X)
@@ -210,7 +216,9 @@ def test_faiss_errors_become_value_errors(monkeypatch):
             raise RuntimeError("Error in faiss::Clustering::train: something")
 
     monkeypatch.setattr(faiss, "Clustering", Broken)
-    with pytest.raises(ValueError, match=r"faiss k-means failed on X of shape \(20, 3\) with n_clusters=2: Error in faiss"):
+    with pytest.raises(
+        ValueError, match=r"faiss k-means failed on X of shape \(20, 3\) with n_clusters=2: Error in faiss"
+    ):
         FaissKMeans(n_clusters=2).fit(np.random.RandomState(0).normal(size=(20, 3)))
 
 
@@ -311,7 +319,9 @@ def test_n_components_capped(shape, expected):
     assert len(est.get_feature_names_out()) == expected
 
 
-@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32), (np.float64, np.float64), (np.int32, np.float64)])
+@pytest.mark.parametrize(
+    "dtype, expected", [(np.float32, np.float32), (np.float64, np.float64), (np.int32, np.float64)]
+)
 def test_pca_dtype_preserved(dtype, expected, correlated):
     X = correlated.astype(dtype)
     est = PCAWhitenL2(n_components=3)
@@ -345,7 +355,10 @@ def test_pca_errors(correlated):
         PCAWhitenL2().fit(correlated[:1])
     with pytest.raises(ValueError, match="Input X contains NaN"):
         PCAWhitenL2().fit(np.where(np.eye(500, 6) == 1, np.nan, correlated))
-    with pytest.raises(ValueError, match=re.escape("The 'eps' parameter of PCAWhitenL2 must be a float in the range [0.0, inf). Got -1 instead.")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("The 'eps' parameter of PCAWhitenL2 must be a float in the range [0.0, inf). Got -1 instead."),
+    ):
         PCAWhitenL2(eps=-1).fit(correlated)
     est = PCAWhitenL2(n_components=2).fit(correlated)
     with pytest.raises(ValueError, match="X has 5 features, but PCAWhitenL2 is expecting 6 features as input."):
@@ -359,10 +372,14 @@ def test_faiss_kmeans_values_beyond_float32():
     X = make_blobs(n_samples=30, centers=3, n_features=4, random_state=0)[0]
     huge = X.copy()
     huge[0, 0] = 1e39
-    with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); faiss computes in float32, rescale X"):
+    with pytest.raises(
+        ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); faiss computes in float32, rescale X"
+    ):
         FaissKMeans(n_clusters=3, random_state=0).fit(huge)
     km = FaissKMeans(n_clusters=3, random_state=0).fit(X)
-    with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\), the precision the centres were fitted in"):
+    with pytest.raises(
+        ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\), the precision the centres were fitted in"
+    ):
         km.predict(huge)
 
 

@@ -5,7 +5,6 @@ The promises shared by every estimator are tested in test_estimators.py.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
@@ -17,8 +16,15 @@ from deepclust_sklearn.dac import DACSchedule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-TINY = dict(n_clusters=3, max_epochs=6, batch_size=16, lr=0.01, module_kwargs={"hidden": (16,)},
-            augment=VectorAugmenter(noise=0.1, mask=0.0), random_state=0)
+TINY = dict(
+    n_clusters=3,
+    max_epochs=6,
+    batch_size=16,
+    lr=0.01,
+    module_kwargs={"hidden": (16,)},
+    augment=VectorAugmenter(noise=0.1, mask=0.0),
+    random_state=0,
+)
 
 
 def tiny(**params):
@@ -75,8 +81,17 @@ def test_warm_start_after_the_schedule_ended_trains_no_more(X):
     np.testing.assert_array_equal(est.labels_, labels)
 
 
-@pytest.mark.parametrize("params", [{"targets": "same"}, {"consistency": 10.0}, {"balance": True}, {"views": 2},
-                                    {"views": 2, "targets": "same"}, {"head_layers": 1}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"targets": "same"},
+        {"consistency": 10.0},
+        {"balance": True},
+        {"views": 2},
+        {"views": 2, "targets": "same"},
+        {"head_layers": 1},
+    ],
+)
 def test_variants_train_and_differ_from_the_defaults(X, params):
     default = tiny(max_epochs=3).fit(X)
     variant = tiny(max_epochs=3, **params).fit(X)
@@ -100,9 +115,15 @@ def test_targets_choose_which_outputs_select_the_pairs(X):
     assert clean.history_[0, "positive_pairs"] < 0.9
 
 
-@pytest.mark.parametrize("params, batches", [({"targets": "clean"}, [16, 16]), ({"targets": "same"}, [16]),
-                                             ({"targets": "same", "consistency": 1.0}, [16, 16]),
-                                             ({"targets": "clean", "views": 2}, [32, 16])])
+@pytest.mark.parametrize(
+    "params, batches",
+    [
+        ({"targets": "clean"}, [16, 16]),
+        ({"targets": "same"}, [16]),
+        ({"targets": "same", "consistency": 1.0}, [16, 16]),
+        ({"targets": "clean", "views": 2}, [32, 16]),
+    ],
+)
 def test_clean_outputs_are_computed_in_a_batch_of_their_own(X, params, batches):
     # Batch norm must not see clean and augmented images together: sharing statistics let the
     # clean outputs drift to one vector that made every pair positive (measured collapse).
@@ -129,10 +150,15 @@ def test_upper_must_exceed_lower(X):
         tiny(upper=0.4).fit(X)
 
 
-@pytest.mark.parametrize("name, value, msg", [("targets", "noisy", "The 'targets' parameter"),
-                                              ("lamb_step", 0.0, "The 'lamb_step' parameter"),
-                                              ("upper", 1.5, "The 'upper' parameter"),
-                                              ("head_layers", 0, "The 'head_layers' parameter")])
+@pytest.mark.parametrize(
+    "name, value, msg",
+    [
+        ("targets", "noisy", "The 'targets' parameter"),
+        ("lamb_step", 0.0, "The 'lamb_step' parameter"),
+        ("upper", 1.5, "The 'upper' parameter"),
+        ("head_layers", 0, "The 'head_layers' parameter"),
+    ],
+)
 def test_parameter_validation(X, name, value, msg):
     with pytest.raises(ValueError, match=msg):
         tiny(**{name: value}).fit(X)

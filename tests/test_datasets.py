@@ -35,9 +35,7 @@ def idx_bytes(array: np.ndarray) -> bytes:
     """Encode ``array`` in the IDX format (big-endian payload)."""
     array = np.asarray(array)
     code = _TYPE_CODES[array.dtype.newbyteorder("=")]
-    header = bytes([0, 0, code, array.ndim]) + struct.pack(
-        f">{array.ndim}I", *array.shape
-    )
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     payload = array.astype(array.dtype.newbyteorder(">")).tobytes()
     return header + payload
 
@@ -50,8 +48,7 @@ def write_idx(path: Path, array: np.ndarray, *, gz: bool = False) -> Path:
     return path
 
 
-def make_fake_mnist(directory: Path, prefix: str, n: int = 5, *, gz: bool = False,
-                    sep: str = "-", seed: int = 0):
+def make_fake_mnist(directory: Path, prefix: str, n: int = 5, *, gz: bool = False, sep: str = "-", seed: int = 0):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
     images[0, 0, 0] = 0
@@ -222,8 +219,7 @@ def test_load_mnist_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"t10k-images-idx3-ubyte\.gz"):
         load_mnist(tmp_path, subset="test")
     # Only images present: the labels file is reported missing.
-    write_idx(tmp_path / "train-images-idx3-ubyte.gz",
-              np.zeros((2, 28, 28), np.uint8), gz=True)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((2, 28, 28), np.uint8), gz=True)
     with pytest.raises(FileNotFoundError, match=r"train-labels-idx1-ubyte") as excinfo:
         load_mnist(tmp_path, subset="train")
     assert str(tmp_path) in str(excinfo.value)

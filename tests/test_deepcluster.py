@@ -5,7 +5,6 @@ The promises shared by every estimator are tested in test_estimators.py.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
@@ -19,9 +18,19 @@ from deepclust_sklearn.networks import ConvBackbone
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-TINY = dict(n_clusters=3, n_pseudo_clusters=6, embedding_dim=16, pca_components=4, reassign=1, max_epochs=4,
-            batch_size=16, lr=0.01, module_kwargs={"hidden": (32,)}, augment=VectorAugmenter(noise=0.1, mask=0.0),
-            random_state=0)
+TINY = dict(
+    n_clusters=3,
+    n_pseudo_clusters=6,
+    embedding_dim=16,
+    pca_components=4,
+    reassign=1,
+    max_epochs=4,
+    batch_size=16,
+    lr=0.01,
+    module_kwargs={"hidden": (32,)},
+    augment=VectorAugmenter(noise=0.1, mask=0.0),
+    random_state=0,
+)
 
 
 def tiny(**params):
@@ -121,8 +130,9 @@ def test_learns_blobs(blobs):
 
 def test_images_with_sobel():
     X, _ = make_image_blobs(n_samples=40, n_clusters=2, image_shape=(3, 8, 8), noise=0.1, random_state=0)
-    est = tiny(n_clusters=2, module=ConvBackbone, module_kwargs={"channels": (4,)}, augment="none",
-               sobel=True, max_epochs=2).fit(X)
+    est = tiny(
+        n_clusters=2, module=ConvBackbone, module_kwargs={"channels": (4,)}, augment="none", sobel=True, max_epochs=2
+    ).fit(X)
     first_conv = est.net_.module_.backbone.layers[0]
     assert first_conv.in_channels == 2  # the trunk sees the two Sobel gradients
     assert est.transform(X).shape == (40, 2)

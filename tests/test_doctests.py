@@ -50,7 +50,8 @@ PER_DOCTEST_SECONDS = 30.0
 
 PUBLIC = [name for name in deepclust_sklearn.__all__ if name != "__version__"]
 ESTIMATORS = [
-    name for name in PUBLIC
+    name
+    for name in PUBLIC
     if inspect.isclass(getattr(deepclust_sklearn, name)) and hasattr(getattr(deepclust_sklearn, name), "fit")
 ]
 DEEP_ESTIMATORS = ["IICEstimator", "DACEstimator", "DeepClusterEstimator"]
@@ -58,8 +59,20 @@ LOSSES = ["IICLoss", "DACLoss"]
 
 # numpydoc's sections, in the order numpydoc expects them.
 NUMPYDOC_ORDER = [
-    "Parameters", "Attributes", "Methods", "Returns", "Yields", "Receives", "Other Parameters",
-    "Raises", "Warns", "Warnings", "See Also", "Notes", "References", "Examples",
+    "Parameters",
+    "Attributes",
+    "Methods",
+    "Returns",
+    "Yields",
+    "Receives",
+    "Other Parameters",
+    "Raises",
+    "Warns",
+    "Warnings",
+    "See Also",
+    "Notes",
+    "References",
+    "Examples",
 ]
 
 
@@ -102,8 +115,7 @@ DOCTESTS = _collect()
 def test_doctest(test):
     """Each docstring example runs and prints what it says (``pytest --durations=0`` times each)."""
     # a fresh copy in a fresh namespace (the module's globals), as doctest.testmod runs it
-    fresh = doctest.DocTest(test.examples, dict(test.globs), test.name, test.filename, test.lineno,
-                            test.docstring)
+    fresh = doctest.DocTest(test.examples, dict(test.globs), test.name, test.filename, test.lineno, test.docstring)
     runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS, verbose=False)
     report: list[str] = []
     start = time.perf_counter()
@@ -166,7 +178,7 @@ def _section_body(doc: str, header: str) -> list[str]:
     lines = doc.splitlines()
     start = lines.index(header) + 2
     body = []
-    for line, nxt in zip(lines[start:], lines[start + 1:] + [""]):
+    for line, nxt in zip(lines[start:], lines[start + 1 :] + [""]):
         if re.fullmatch(r"-{3,}", nxt.strip()) and line.strip() and not line.startswith(" "):
             break
         body.append(line)
@@ -219,7 +231,8 @@ def test_parameters_documented(name):
     else:  # a scorer instance, called as scorer(estimator, X, y)
         signature = inspect.signature(lambda estimator, X, y: None)
     wanted = {
-        p.name for p in signature.parameters.values()
+        p.name
+        for p in signature.parameters.values()
         if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
     documented = _documented_names(_doc(name), "Parameters")

@@ -26,6 +26,7 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from test_estimators import ESTIMATORS
 
 from deepclust_sklearn import (
     FaissKMeans,
@@ -38,10 +39,11 @@ from deepclust_sklearn import (
 from deepclust_sklearn.augment import VectorAugmenter
 from deepclust_sklearn.datasets import make_image_blobs
 from deepclust_sklearn.networks import ConvBackbone
-from test_estimators import ESTIMATORS
 
-pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
-              pytest.mark.usefixtures("one_faiss_thread")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("one_faiss_thread"),
+]
 
 # The tiny configurations of tests/test_estimators.py, plus faiss k-means.
 CLUSTERERS = {
@@ -65,9 +67,7 @@ def _pipeline(name: str) -> Pipeline:
 
 
 def _search(name: str, n_jobs: int) -> GridSearchCV:
-    return GridSearchCV(
-        _pipeline(name), GRID, scoring=SCORING, refit="nmi", cv=2, n_jobs=n_jobs, error_score="raise"
-    )
+    return GridSearchCV(_pipeline(name), GRID, scoring=SCORING, refit="nmi", cv=2, n_jobs=n_jobs, error_score="raise")
 
 
 @pytest.fixture(scope="module")
@@ -321,8 +321,12 @@ def test_pandas_flattened_images_with_image_shape(name):
     X, _ = make_image_blobs(n_samples=40, n_clusters=2, image_shape=(1, 8, 8), noise=0.1, random_state=0)
     df = pd.DataFrame(X.reshape(40, -1), columns=[f"px{i}" for i in range(64)], index=[f"img{i}" for i in range(40)])
     est = clone(CLUSTERERS[name]).set_params(
-        n_clusters=2, image_shape=(1, 8, 8), module=ConvBackbone, module_kwargs={"channels": (4, 8)},
-        augment="auto", max_epochs=2,
+        n_clusters=2,
+        image_shape=(1, 8, 8),
+        module=ConvBackbone,
+        module_kwargs={"channels": (4, 8)},
+        augment="auto",
+        max_epochs=2,
     )
     pipe = Pipeline([("est", est)]).set_output(transform="pandas").fit(df)
     fitted = pipe.named_steps["est"]
@@ -405,9 +409,10 @@ def test_grid_search_on_a_dask_cluster_matches_the_local_run(fitted_search):
     X, y = _data()
     names = ["IICEstimator", "FaissKMeans"]
     local = {name: fitted_search(name, 1) for name in names}
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         client.wait_for_workers(2, timeout=60)
         workers = set(client.scheduler_info()["workers"])
         assert len(workers) == 2

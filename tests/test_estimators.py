@@ -14,12 +14,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback, EpochTimer
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import Callback, EpochTimer
 
 from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
 from deepclust_sklearn.augment import VectorAugmenter
@@ -379,7 +379,9 @@ def test_wrong_image_shape_at_predict(estimator, image_blobs):
 def test_images_at_predict_after_fit_on_vectors(estimator):
     X = np.random.RandomState(0).rand(20, 64)
     est = make(estimator, n_clusters=2, max_epochs=1).fit(X)
-    msg = re.escape(f"X has samples of shape (1, 8, 8) but {type(estimator).__name__} was fitted on samples of shape (64,).")
+    msg = re.escape(
+        f"X has samples of shape (1, 8, 8) but {type(estimator).__name__} was fitted on samples of shape (64,)."
+    )
     with pytest.raises(ValueError, match=msg):
         est.predict(X.reshape(20, 1, 8, 8))
 
@@ -684,7 +686,6 @@ def test_module_kwargs_the_default_backbone_does_not_take(estimator, image_blobs
         make(estimator, module=None, module_kwargs={"hidden": (7,)}).fit(X)
 
 
-
 @ignore_convergence
 @estimators
 def test_integer_images_become_float32_not_a_float64_copy(estimator, image_blobs):
@@ -702,7 +703,9 @@ def test_integer_images_become_float32_not_a_float64_copy(estimator, image_blobs
 
 @estimators
 def test_x_that_does_not_hold_one_number_per_entry(estimator):
-    with pytest.raises(ValueError, match=r"X could not be converted to a numeric array; it must hold one number per entry"):
+    with pytest.raises(
+        ValueError, match=r"X could not be converted to a numeric array; it must hold one number per entry"
+    ):
         make(estimator).fit([[1.0, 2.0], [1.0]] * 10)
     holding_lists = np.empty((20, 2), dtype=object)
     holding_lists[:] = 1.0
@@ -716,7 +719,9 @@ def test_values_beyond_float32(estimator, blobs):
     X, _ = blobs
     huge = X.copy()
     huge[0, 0] = 1e39
-    with pytest.raises(ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); the network computes in float32, rescale X"):
+    with pytest.raises(
+        ValueError, match=r"too large for float32 \(\|x\| > 3\.4e38\); the network computes in float32, rescale X"
+    ):
         make(estimator).fit(huge)
     np.testing.assert_array_equal(huge[0, 0], 1e39)  # untouched
 

@@ -18,8 +18,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name: str) -> str:
-    done = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=600,
-                          cwd=EXAMPLES.parent)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)], capture_output=True, text=True, timeout=600, cwd=EXAMPLES.parent
+    )
     assert done.returncode == 0, f"{name} failed:\n{done.stderr[-3000:]}"
     return done.stdout
 

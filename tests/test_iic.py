@@ -89,11 +89,11 @@ def test_best_subhead_is_argmin_of_last_recorded_losses(X, schedule):
     np.testing.assert_array_equal(np.unique(probs.argmax(1).numpy(), return_inverse=True)[1], est.labels_)
 
 
-@pytest.mark.parametrize(
-    "schedule", [("cluster", "bogus"), ("Cluster",), (), ("cluster", "cluster", "overclustr")]
-)
+@pytest.mark.parametrize("schedule", [("cluster", "bogus"), ("Cluster",), (), ("cluster", "cluster", "overclustr")])
 def test_head_schedule_unknown_entry(X, schedule):
-    msg = re.escape(f"head_schedule must be a non-empty sequence of ['both', 'cluster', 'overcluster']; got {schedule!r}.")
+    msg = re.escape(
+        f"head_schedule must be a non-empty sequence of ['both', 'cluster', 'overcluster']; got {schedule!r}."
+    )
     with pytest.raises(ValueError, match=msg):
         tiny(head_schedule=schedule).fit(X)
 
@@ -112,13 +112,41 @@ def test_head_schedule_not_a_sequence(X):
 @pytest.mark.parametrize(
     "param, value, expected",
     [
-        ("overcluster", 1, r"The 'overcluster' parameter of IICEstimator must be an int in the range \[2, inf\), a str among \{'auto'\} or None\. Got 1 instead\."),
-        ("n_subheads", 0, r"The 'n_subheads' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
-        ("repeats", 0, r"The 'repeats' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
-        ("lamb", -0.5, r"The 'lamb' parameter of IICEstimator must be a float in the range \[0(\.0)?, inf\)\. Got -0\.5 instead\."),
-        ("lr", 0.0, r"The 'lr' parameter of IICEstimator must be a float in the range \(0(\.0)?, inf\)\. Got 0\.0 instead\."),
-        ("max_epochs", 0, r"The 'max_epochs' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
-        ("batch_size", 0, r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\."),
+        (
+            "overcluster",
+            1,
+            r"The 'overcluster' parameter of IICEstimator must be an int in the range \[2, inf\), a str among \{'auto'\} or None\. Got 1 instead\.",
+        ),
+        (
+            "n_subheads",
+            0,
+            r"The 'n_subheads' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+        ),
+        (
+            "repeats",
+            0,
+            r"The 'repeats' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+        ),
+        (
+            "lamb",
+            -0.5,
+            r"The 'lamb' parameter of IICEstimator must be a float in the range \[0(\.0)?, inf\)\. Got -0\.5 instead\.",
+        ),
+        (
+            "lr",
+            0.0,
+            r"The 'lr' parameter of IICEstimator must be a float in the range \(0(\.0)?, inf\)\. Got 0\.0 instead\.",
+        ),
+        (
+            "max_epochs",
+            0,
+            r"The 'max_epochs' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+        ),
+        (
+            "batch_size",
+            0,
+            r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+        ),
         ("augment", "yes", r"The 'augment' parameter of IICEstimator must be a str among"),
     ],
 )

@@ -27,9 +27,7 @@ METRICS = {
     "nmi": normalized_mutual_info_score,
     "ari": adjusted_rand_score,
 }
-metric_param = pytest.mark.parametrize(
-    "metric", list(METRICS.values()), ids=list(METRICS)
-)
+metric_param = pytest.mark.parametrize("metric", list(METRICS.values()), ids=list(METRICS))
 SYMMETRIC = metric_param  # all three are symmetric (see test_symmetry_*)
 
 N_TRIALS = 50
@@ -79,9 +77,7 @@ def test_permutation_invariance(metric, seed):
         score = metric(y_true, y_pred)
         assert metric(y_true, _random_relabel(rng, y_pred)) == pytest.approx(score)
         assert metric(_random_relabel(rng, y_true), y_pred) == pytest.approx(score)
-        assert metric(
-            _random_relabel(rng, y_true), _random_relabel(rng, y_pred)
-        ) == pytest.approx(score)
+        assert metric(_random_relabel(rng, y_true), _random_relabel(rng, y_pred)) == pytest.approx(score)
 
 
 @SYMMETRIC
@@ -140,7 +136,7 @@ def test_bounds_on_random_labelings(seed):
 def test_perfect_labelling(metric, labels):
     assert metric(labels, labels) == pytest.approx(1.0)
     # a relabelled copy is also perfect
-    relabelled = ["cluster-%s" % v for v in np.asarray(labels).tolist()]
+    relabelled = [f"cluster-{v}" for v in np.asarray(labels).tolist()]
     assert metric(labels, relabelled) == pytest.approx(1.0)
 
 
@@ -160,8 +156,8 @@ def test_format_invariance(metric, seed):
             y.astype(np.int8),
             y.astype(np.float64),
             y.astype(object),
-            np.array(["lbl%d" % v for v in y]),
-            ["lbl%d" % v for v in y],
+            np.array([f"lbl{v}" for v in y]),
+            [f"lbl{v}" for v in y],
         ]
 
     for yt, yp in itertools.product(variants(y_true), variants(y_pred)):
@@ -238,9 +234,7 @@ def test_invalid_inputs_raise(metric, y_true, y_pred, message):
         metric(y_true, y_pred)
 
 
-@pytest.mark.parametrize(
-    "func", [hungarian_match, clustering_scores], ids=["match", "scores"]
-)
+@pytest.mark.parametrize("func", [hungarian_match, clustering_scores], ids=["match", "scores"])
 def test_invalid_inputs_raise_helpers(func):
     with pytest.raises(ValueError, match="must have the same length; got 3 and 2"):
         func([0, 1, 1], [0, 1])
@@ -270,9 +264,7 @@ def test_inputs_not_modified(metric):
     assert lt == [0, 1, 1, 2] and lp == ["b", "a", "a", "b"]
 
 
-@pytest.mark.parametrize(
-    "metric", [normalized_mutual_info_score, adjusted_rand_score], ids=["nmi", "ari"]
-)
+@pytest.mark.parametrize("metric", [normalized_mutual_info_score, adjusted_rand_score], ids=["nmi", "ari"])
 @pytest.mark.parametrize("seed", range(3))
 def test_wrappers_agree_with_sklearn(metric, seed):
     rng = np.random.default_rng(seed)
@@ -305,24 +297,15 @@ def test_known_values_unequal_sizes():
 
 @pytest.mark.parametrize(
     "n_classes, n_clusters",
-    [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (2, 4), (3, 5), (2, 6), (4, 2),
-     (5, 3), (6, 2), (3, 1), (1, 3)],
+    [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (2, 4), (3, 5), (2, 6), (4, 2), (5, 3), (6, 2), (3, 1), (1, 3)],
 )
 def test_accuracy_matches_brute_force(n_classes, n_clusters):
     rng = np.random.default_rng(1000 * n_classes + n_clusters)
     for _ in range(10):
         n = int(rng.integers(max(n_classes, n_clusters), 25))
         # make sure every class / cluster appears at least once
-        y_true = rng.permutation(
-            np.concatenate(
-                [np.arange(n_classes), rng.integers(0, n_classes, n - n_classes)]
-            )
-        )
-        y_pred = rng.permutation(
-            np.concatenate(
-                [np.arange(n_clusters), rng.integers(0, n_clusters, n - n_clusters)]
-            )
-        )
+        y_true = rng.permutation(np.concatenate([np.arange(n_classes), rng.integers(0, n_classes, n - n_classes)]))
+        y_pred = rng.permutation(np.concatenate([np.arange(n_clusters), rng.integers(0, n_clusters, n - n_clusters)]))
         expected = _brute_force_accuracy(y_true.tolist(), y_pred.tolist())
         assert clustering_accuracy(y_true, y_pred) == pytest.approx(expected)
 
@@ -337,7 +320,7 @@ def test_hungarian_match_is_injective_and_optimal(seed):
     rng = np.random.default_rng(seed)
     for _ in range(N_TRIALS // 5):
         k_true, k_pred = int(rng.integers(1, 7)), int(rng.integers(1, 7))
-        y_true = ["class%d" % v for v in _random_labels(rng, 40, k_true)]
+        y_true = [f"class{v}" for v in _random_labels(rng, 40, k_true)]
         y_pred = _random_labels(rng, 40, k_pred)
         mapping = hungarian_match(y_true, y_pred)
         assert set(mapping) <= set(y_pred.tolist())
@@ -451,10 +434,19 @@ def test_public_api():
 @pytest.mark.parametrize(
     "bad, message",
     [
-        (np.array([0.0, 0.5, 1.0]), r"labels_pred contains non-integer floats \(e\.g\. 0\.5\); .* not scores or probabilities"),
+        (
+            np.array([0.0, 0.5, 1.0]),
+            r"labels_pred contains non-integer floats \(e\.g\. 0\.5\); .* not scores or probabilities",
+        ),
         ([0.0, 0.5, 1.0], r"labels_pred contains non-integer floats \(e\.g\. 0\.5\); .* not scores or probabilities"),
-        (np.ma.masked_array([0, 1, 1], mask=[0, 1, 0]), r"labels_pred contains masked \(missing\) values; .* Drop unlabelled"),
-        (np.array(["2020-01-01", "NaT", "2020-01-02"], dtype="datetime64[D]"), r"labels_pred contains NaT; every sample needs a label"),
+        (
+            np.ma.masked_array([0, 1, 1], mask=[0, 1, 0]),
+            r"labels_pred contains masked \(missing\) values; .* Drop unlabelled",
+        ),
+        (
+            np.array(["2020-01-01", "NaT", "2020-01-02"], dtype="datetime64[D]"),
+            r"labels_pred contains NaT; every sample needs a label",
+        ),
     ],
     ids=["float-array", "float-list", "masked", "nat"],
 )
@@ -467,5 +459,7 @@ def test_labels_that_are_not_labels(metric, bad, message):
 def test_sparse_labels(metric):
     import scipy.sparse as sp
 
-    with pytest.raises(ValueError, match=r"labels_pred is a sparse matrix; pass a dense 1-D array .*toarray\(\)\.ravel\(\)"):
+    with pytest.raises(
+        ValueError, match=r"labels_pred is a sparse matrix; pass a dense 1-D array .*toarray\(\)\.ravel\(\)"
+    ):
         metric([0, 1, 1], sp.csr_matrix(np.array([[0, 1, 1]])))

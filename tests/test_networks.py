@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 from deepclust_sklearn.networks import (
-    EmbeddingNet,
     ClusteringNet,
     ConvBackbone,
+    DACHead,
+    EmbeddingNet,
     MLPBackbone,
     Standardize,
     SubHeads,
-    DACHead,
     default_backbone,
 )
 
@@ -211,8 +211,9 @@ def test_backbone_without_int_out_features_raises(backbone):
 
 
 def _embedding_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, sobel=False):
-    return EmbeddingNet(input_shape, backbone, backbone_kwargs, mean=torch.zeros(1), scale=torch.ones(1),
-                        embedding_dim=8, sobel=sobel)
+    return EmbeddingNet(
+        input_shape, backbone, backbone_kwargs, mean=torch.zeros(1), scale=torch.ones(1), embedding_dim=8, sobel=sobel
+    )
 
 
 @pytest.mark.parametrize("backbone", [_NoOutFeatures, _FloatOutFeatures])

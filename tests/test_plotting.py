@@ -12,10 +12,10 @@ matplotlib = pytest.importorskip("matplotlib", reason="the plotting displays nee
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from scipy.optimize import linear_sum_assignment  # noqa: E402
-from skorch.history import History  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
+from skorch.history import History  # noqa: E402
 
 import deepclust_sklearn.plotting as plotting_module  # noqa: E402
 from deepclust_sklearn import DeepClusterEstimator, IICEstimator, make_image_blobs  # noqa: E402
@@ -150,7 +150,9 @@ def test_samples_random_state_draws_reproducible_members():
         for col, index in enumerate(a.sample_indices[row]):
             np.testing.assert_array_equal(a.images_[row, col].get_array(), X[index, 0])
     draws = {
-        tuple(ClusterSamplesDisplay.from_predictions(X[:20], labels[:20], n_samples=2, random_state=s).sample_indices[0])
+        tuple(
+            ClusterSamplesDisplay.from_predictions(X[:20], labels[:20], n_samples=2, random_state=s).sample_indices[0]
+        )
         for s in range(3)
     }
     assert len(draws) > 1
@@ -343,11 +345,28 @@ def test_confusion_matrix_from_estimator(image_data):
 def _history():
     return History(
         [
-            {"epoch": 1, "train_loss": 3.0, "objective": 10.0, "nmi": None, "heads": "cluster",
-             "train_loss_best": True, "dur": 0.5, "train_batch_count": 2, "losses": [1.0, 2.0]},
+            {
+                "epoch": 1,
+                "train_loss": 3.0,
+                "objective": 10.0,
+                "nmi": None,
+                "heads": "cluster",
+                "train_loss_best": True,
+                "dur": 0.5,
+                "train_batch_count": 2,
+                "losses": [1.0, 2.0],
+            },
             {"epoch": 2, "train_loss": 2.5, "train_loss_best": True, "dur": 0.4, "train_batch_count": 2},
-            {"epoch": 3, "train_loss": np.float64(2.0), "objective": 8.0, "nmi": 0.5, "flag": True,
-             "train_loss_best": True, "dur": 0.4, "train_batch_count": 2},
+            {
+                "epoch": 3,
+                "train_loss": np.float64(2.0),
+                "objective": 8.0,
+                "nmi": 0.5,
+                "flag": True,
+                "train_loss_best": True,
+                "dur": 0.4,
+                "train_batch_count": 2,
+            },
             {"epoch": 4, "train_loss": float("nan"), "nmi": 0.75, "dur": 0.4, "train_batch_count": 2},
         ]
     )
@@ -357,7 +376,11 @@ def test_curves_default_keys_skip_missing_values():
     disp = TrainingCurvesDisplay.from_history(_history())
     # bookkeeping (epoch, dur, batch counts, *_best), strings, lists and bools are left out
     assert list(disp.curves) == ["train_loss", "objective", "nmi"]
-    expected = {"train_loss": ([1, 2, 3], [3.0, 2.5, 2.0]), "objective": ([1, 3], [10.0, 8.0]), "nmi": ([3, 4], [0.5, 0.75])}
+    expected = {
+        "train_loss": ([1, 2, 3], [3.0, 2.5, 2.0]),
+        "objective": ([1, 3], [10.0, 8.0]),
+        "nmi": ([3, 4], [0.5, 0.75]),
+    }
     for key, (epochs, values) in expected.items():
         np.testing.assert_array_equal(disp.lines_[key].get_xdata(), epochs)
         np.testing.assert_array_equal(disp.lines_[key].get_ydata(), values)
@@ -400,7 +423,9 @@ def test_curves_on_one_axes_or_given_axes():
 def test_curves_history_errors():
     with pytest.raises(ValueError, match=r"history is empty"):
         TrainingCurvesDisplay.from_history([])
-    with pytest.raises(ValueError, match=r"history must be a sequence of per-epoch dicts .* found an entry of type int"):
+    with pytest.raises(
+        ValueError, match=r"history must be a sequence of per-epoch dicts .* found an entry of type int"
+    ):
         TrainingCurvesDisplay.from_history([1, 2])
     with pytest.raises(ValueError, match=r"history must be a sequence of per-epoch dicts .* got int"):
         TrainingCurvesDisplay.from_history(3)
@@ -454,7 +479,9 @@ def no_matplotlib(monkeypatch):
     ids=["samples", "confusion", "curves", "plot"],
 )
 def test_missing_matplotlib_raises_helpful_import_error(no_matplotlib, draw):
-    with pytest.raises(ImportError, match=r'needs matplotlib .* Install it with `pip install "deepclust_sklearn\[plot\]"`'):
+    with pytest.raises(
+        ImportError, match=r'needs matplotlib .* Install it with `pip install "deepclust_sklearn\[plot\]"`'
+    ):
         draw()
 
 
@@ -472,7 +499,9 @@ def test_module_imports_without_matplotlib(no_matplotlib):
 
 def test_samples_display_rejects_arrays_of_other_dimensions():
     X = np.zeros((2, 1, 1, 4, 4))
-    with pytest.raises(ValueError, match=r"X must be 2-D .* 3-D \(n_samples, H, W\) or 4-D .* got an array of shape \(2, 1, 1, 4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"X must be 2-D .* 3-D \(n_samples, H, W\) or 4-D .* got an array of shape \(2, 1, 1, 4, 4\)"
+    ):
         ClusterSamplesDisplay.from_predictions(X, [0, 1])
 
 

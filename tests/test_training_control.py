@@ -11,12 +11,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LoadInitState, LRScheduler, ProgressBar
 from skorch.exceptions import DeviceWarning
-from sklearn.exceptions import NotFittedError
-from torch.optim.lr_scheduler import StepLR
-
 from test_estimators import ESTIMATORS, estimators, ignore_convergence, make
+from torch.optim.lr_scheduler import StepLR
 
 
 class InterruptAfter(Callback):
