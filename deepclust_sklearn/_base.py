@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from torch.utils.data import Dataset
 
-from .clustering import check_float32_range, validate_numbers
+from ._validation import as_array, check_float32_range, check_image_shape, validate_numbers
 
 _STATS_CHUNK = 65536
 
@@ -295,22 +295,6 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             )
         return None
 
-    def _declared_image_shape(self, n_features: int) -> tuple[int, ...]:
-        sizes = tuple(self.image_shape)
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) for s in sizes):
-            raise ValueError(f"image_shape must be (H, W) or (C, H, W) of positive integers; got {self.image_shape!r}.")
-        shape = tuple(int(s) for s in sizes)
-        if len(shape) == 2:
-            shape = (1, *shape)
-        if len(shape) != 3 or min(shape) < 1:
-            raise ValueError(f"image_shape must be (H, W) or (C, H, W) with positive sizes; got {self.image_shape!r}.")
-        if int(np.prod(shape)) != n_features:
-            raise ValueError(
-                f"image_shape={self.image_shape!r} holds {int(np.prod(shape))} values but X has "
-                f"{n_features} features; flattened images must have C*H*W features."
-            )
-        return shape
-
     def _validate_input(self, X, reset: bool) -> tuple[np.ndarray, tuple[int, ...], type]:
         """Validate ``X``: a 2-D float array, one sample's shape, and the dtype ``transform`` returns.
 
@@ -324,13 +308,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         nd_shape = None
         dtype = [np.float64, np.float32]
         if not sp.issparse(X) and not hasattr(X, "iloc"):
-            try:
-                array = X if isinstance(X, np.ndarray) else np.asarray(X)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(
-                    "X could not be converted to a numeric array; it must hold one number per entry, "
-                    f"but some entries are sequences or its rows differ in length: {exc}"
-                ) from exc
+            array = as_array(X)
             if array.dtype.kind in "biu":
                 dtype = np.float32
             if array.ndim > 2:
@@ -352,11 +330,10 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         output_dtype = np.float32 if X.dtype == np.float32 and dtype != np.float32 else np.float64
         check_float32_range(X, "; the network computes in float32, rescale X.")
         if nd_shape is not None and self.image_shape is not None and reset:
-            declared = self._declared_image_shape(X.shape[1])
-            if declared != nd_shape:
-                raise ValueError(f"X has images of shape {nd_shape} but image_shape={self.image_shape!r}.")
+            check_image_shape(self.image_shape, n_features=X.shape[1], sample_shape=nd_shape)
         if nd_shape is None:
-            nd_shape = self._declared_image_shape(X.shape[1]) if self.image_shape is not None else (X.shape[1],)
+            declared = self.image_shape is not None
+            nd_shape = check_image_shape(self.image_shape, n_features=X.shape[1]) if declared else (X.shape[1],)
         if reset:
             self.input_shape_ = nd_shape
         elif nd_shape != self.input_shape_ and len(nd_shape) == 3:

@@ -28,7 +28,9 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_float32_range, validate_numbers
 
 __all__ = ["FaissKMeans", "PCAWhitenL2"]
 
@@ -137,29 +139,6 @@ def _faiss_kmeans(X32: np.ndarray, n_clusters: int, max_iter: int, seed: int, ve
         raise ValueError(f"faiss k-means failed on X of shape {X32.shape} with n_clusters={n_clusters}: {exc}") from exc
     centers = faiss.vector_to_array(clus.centroids).reshape(n_clusters, n_features)
     return centers, int(clus.iteration_stats.size())
-
-
-def validate_numbers(estimator, X, **kwargs) -> np.ndarray:
-    """``validate_data``, with a clear error when X holds sequences where numbers belong.
-
-    numpy's own message for an object array with a list inside, or for rows
-    of different lengths, is "setting an array element with a sequence".
-    """
-    try:
-        return validate_data(estimator, X, **kwargs)
-    except ValueError as exc:
-        if "array element with a sequence" not in str(exc):
-            raise
-        raise ValueError(
-            "X must hold one number per entry, but some entries are sequences (lists or arrays) "
-            f"or its rows differ in length: {exc}"
-        ) from exc
-
-
-def check_float32_range(X: np.ndarray, tail: str) -> None:
-    """Reject float64 ``X`` with values beyond float32's range; ``tail`` ends the message with the fix."""
-    if X.dtype == np.float64 and X.size and max(-X.min(), X.max()) > np.finfo(np.float32).max:
-        raise ValueError("X contains values too large for float32 (|x| > 3.4e38)" + tail)
 
 
 class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -302,12 +281,8 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
-        with np.errstate(over="ignore"):
-            X32 = np.ascontiguousarray(X, dtype=np.float32)
-        if X32 is not X and not np.isfinite(X32).all():
-            raise ValueError(
-                "X contains values too large for float32 (|x| > 3.4e38); faiss computes in float32, rescale X."
-            )
+        check_float32_range(X, "; faiss computes in float32, rescale X.")
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
         rng = check_random_state(self.random_state)
         seeds = [int(rng.randint(_INT32_MAX)) for _ in range(self.n_init)]
         best = None

@@ -24,6 +24,8 @@ from numpy.typing import DTypeLike
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
 
+from ._validation import check_image_shape
+
 __all__ = [
     "read_idx",
     "load_mnist",
@@ -330,25 +332,6 @@ def load_digits_images(*, return_X_y: bool = True) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-def _check_image_shape(image_shape) -> tuple[int, ...]:
-    msg = f"image_shape must be a tuple of 2 (H, W) or 3 (C, H, W) positive integers, got {image_shape!r}."
-    try:
-        dims = tuple(image_shape)
-    except TypeError:
-        raise ValueError(msg) from None
-    if len(dims) not in (2, 3):
-        raise ValueError(msg)
-    for d in dims:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise ValueError(msg)
-        if d < 1:
-            raise ValueError(msg)
-    dims = tuple(int(d) for d in dims)
-    if len(dims) == 2:
-        dims = (1,) + dims
-    return dims
-
-
 def make_image_blobs(
     n_samples: int = 200,
     n_clusters: int = 3,
@@ -412,7 +395,7 @@ def make_image_blobs(
         raise ValueError(f"n_clusters must be >= 1, got {n_clusters}.")
     if n_samples < n_clusters:
         raise ValueError(f"n_samples must be >= n_clusters, got n_samples={n_samples} and n_clusters={n_clusters}.")
-    shape = _check_image_shape(image_shape)
+    shape = check_image_shape(image_shape)
     try:
         noise = float(noise)
     except (TypeError, ValueError):
