@@ -18,7 +18,8 @@ __all__ = [
     "normalized_mutual_info_score",
 ]
 
-from collections.abc import Hashable
+import math
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,94 @@ from scipy import sparse as _sparse
 from scipy.optimize import linear_sum_assignment
 from sklearn import metrics as _skm
 from sklearn.metrics import make_scorer
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 _IntArray = NDArray[np.intp]
+
+# ------------------------------------------------------------------ docstrings
+# Docstring parts shared by the metrics: the label parameters, their errors, ACC's references.
+_LABEL_DOCS = {
+    "{labels}": """labels_true : array-like of shape (n_samples,)
+        Ground-truth class labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).
+    labels_pred : array-like of shape (n_samples,)
+        Cluster labels: integers, strings or other hashable values (floats must
+        be whole numbers; probabilities or scores are rejected).""",
+    "{raises}": """Raises
+    ------
+    ValueError
+        If the labelings are not 1-D, are empty, have different lengths, or
+        contain NaN or None.""",
+    "{accuracy_references}": """References
+    ----------
+    .. [1] H. W. Kuhn, "The Hungarian method for the assignment problem",
+       Naval Research Logistics Quarterly, 2(1-2):83-97, 1955.
+    .. [2] J. Xie, R. Girshick and A. Farhadi, "Unsupervised deep embedding
+       for clustering analysis", ICML 2016 (DEC).""",
+}
+# Every metric takes the two labelings; they are checked by _check_clusterings.
+_LABEL_CONSTRAINTS: dict = {"labels_true": "no_validation", "labels_pred": "no_validation"}
+
+
+def _metric(extra_constraints: dict | None = None) -> Callable:
+    """Decorate a public metric: fill in the shared docstring parts, then ``validate_params``."""
+
+    def decorate(func: Callable) -> Callable:
+        for placeholder, text in _LABEL_DOCS.items():
+            func.__doc__ = func.__doc__.replace(placeholder, text)
+        constraints = {**_LABEL_CONSTRAINTS, **(extra_constraints or {})}
+        return validate_params(constraints, prefer_skip_nested_validation=True)(func)
+
+    return decorate
+
+
+# ---------------------------------------------------------------- validation
+def _missing_label(name: str, what: str) -> ValueError:
+    return ValueError(
+        f"{name} contains {what}; every sample needs a label. Drop unlabelled samples or give them an explicit label."
+    )
+
+
+def _not_whole_error(name: str, value: float) -> ValueError:
+    """The error for a float label that is NaN, infinite or fractional."""
+    if math.isnan(value):
+        return ValueError(f"{name} contains NaN; cluster labels must be finite values (ints or strings).")
+    if math.isinf(value):
+        return ValueError(f"{name} contains infinite values; cluster labels must be finite values (ints or strings).")
+    return ValueError(
+        f"{name} contains non-integer floats (e.g. {value!r}); cluster labels must be ints or strings. "
+        "Pass labels, not scores or probabilities."
+    )
+
+
+def _as_label_array(labels: ArrayLike, name: str) -> np.ndarray:
+    """``labels`` as a non-empty 1-D array: mixed lists as objects, never modified."""
+    if labels is None:
+        raise ValueError(f"{name} is None; pass an array-like with one label per sample.")
+    if _sparse.issparse(labels):
+        raise ValueError(
+            f"{name} is a sparse matrix; pass a dense 1-D array with one label "
+            "per sample (e.g. labels.toarray().ravel())."
+        )
+    if np.ma.isMaskedArray(labels) and np.ma.getmaskarray(labels).any():
+        raise _missing_label(name, "masked (missing) values")
+    try:
+        arr = np.asarray(labels)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{name} could not be converted to a 1-D array ({exc}). Pass one hashable label per sample."
+        ) from exc
+    if not isinstance(labels, np.ndarray) and arr.dtype.kind in "US" and arr.ndim == 1:
+        # numpy would coerce mixed lists such as [1, "1"] or ["a", nan] to
+        # strings; encode the original Python objects instead.
+        arr = np.empty(len(arr), dtype=object)
+        arr[:] = list(labels)
+    if arr.ndim != 1:
+        source = "" if arr.ndim else f" (from a {type(labels).__name__})"
+        raise ValueError(f"{name} must be 1-D; got an array of shape {arr.shape}{source}. Pass one label per sample.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty; pass at least one label (one label per sample).")
+    return arr
 
 
 def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashable]]:
@@ -48,58 +135,16 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
     uniques : list
         Distinct labels, as Python objects.
     """
-    if labels is None:
-        raise ValueError(f"{name} is None; pass an array-like with one label per sample.")
-    if _sparse.issparse(labels):
-        raise ValueError(
-            f"{name} is a sparse matrix; pass a dense 1-D array with one label "
-            "per sample (e.g. labels.toarray().ravel())."
-        )
-    if np.ma.isMaskedArray(labels) and np.ma.getmaskarray(labels).any():
-        raise ValueError(
-            f"{name} contains masked (missing) values; every sample needs a "
-            "label. Drop unlabelled samples or give them an explicit label."
-        )
-    try:
-        arr = np.asarray(labels)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"{name} could not be converted to a 1-D array ({exc}). Pass one hashable label per sample."
-        ) from exc
-
-    if not isinstance(labels, np.ndarray) and arr.dtype.kind in "US" and arr.ndim == 1:
-        # numpy would coerce mixed lists such as [1, "1"] or ["a", nan] to
-        # strings; encode the original Python objects instead.
-        arr = np.empty(len(arr), dtype=object)
-        arr[:] = list(labels)
-
-    if arr.ndim != 1:
-        source = "" if arr.ndim else f" (from a {type(labels).__name__})"
-        raise ValueError(f"{name} must be 1-D; got an array of shape {arr.shape}{source}. Pass one label per sample.")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty; pass at least one label (one label per sample).")
-
+    arr = _as_label_array(labels, name)
     kind = arr.dtype.kind
     if kind == "c":
         raise ValueError(f"{name} has complex dtype {arr.dtype}; cluster labels must be ints or strings.")
     if kind == "f":
-        if np.isnan(arr).any():
-            raise ValueError(f"{name} contains NaN; cluster labels must be finite values (ints or strings).")
-        if np.isinf(arr).any():
-            raise ValueError(
-                f"{name} contains infinite values; cluster labels must be finite values (ints or strings)."
-            )
-        fractional = arr[arr != np.round(arr)]
-        if fractional.size:
-            raise ValueError(
-                f"{name} contains non-integer floats (e.g. {float(fractional[0])!r}); "
-                "cluster labels must be ints or strings. Pass labels, not "
-                "scores or probabilities."
-            )
+        not_whole = ~(np.isfinite(arr) & (arr == np.round(arr)))
+        if not_whole.any():
+            raise _not_whole_error(name, float(arr[not_whole.argmax()]))
     if kind in "mM" and np.isnat(arr).any():
-        raise ValueError(
-            f"{name} contains NaT; every sample needs a label. Drop unlabelled samples or give them an explicit label."
-        )
+        raise _missing_label(name, "NaT")
 
     if kind != "O":
         uniques_arr, codes = np.unique(arr, return_inverse=True)
@@ -110,22 +155,9 @@ def _encode_labels(labels: ArrayLike, name: str) -> tuple[_IntArray, list[Hashab
     codes_list: list[int] = []
     for value in arr:
         if value is None:
-            raise ValueError(
-                f"{name} contains None; every sample needs a label. Drop "
-                "unlabelled samples or give them an explicit label."
-            )
-        if isinstance(value, (float, np.floating)) and not np.isfinite(value):
-            if value != value:
-                raise ValueError(f"{name} contains NaN; cluster labels must be finite values (ints or strings).")
-            raise ValueError(
-                f"{name} contains infinite values; cluster labels must be finite values (ints or strings)."
-            )
+            raise _missing_label(name, "None")
         if isinstance(value, (float, np.floating)) and not float(value).is_integer():
-            raise ValueError(
-                f"{name} contains non-integer floats (e.g. {float(value)!r}); cluster "
-                "labels must be ints or strings. Pass labels, not scores or "
-                "probabilities."
-            )
+            raise _not_whole_error(name, float(value))
         if isinstance(value, (complex, np.complexfloating)):
             raise ValueError(f"{name} contains a complex value ({value!r}); cluster labels must be ints or strings.")
         try:
@@ -169,6 +201,7 @@ def _check_clusterings(
     return true_codes, pred_codes, classes, clusters
 
 
+# ------------------------------------------------------------------- maths
 def _contingency_and_matching(
     true_codes: _IntArray, pred_codes: _IntArray, n_classes: int, n_clusters: int
 ) -> tuple[NDArray[np.int64], _IntArray, _IntArray]:
@@ -198,6 +231,17 @@ def _contingency_and_matching(
     return contingency, class_idx, cluster_idx
 
 
+def _matched_accuracy(contingency: NDArray[np.int64], class_idx: _IntArray, cluster_idx: _IntArray) -> float:
+    """Share of the samples in the matched cells of ``contingency``."""
+    return int(contingency[class_idx, cluster_idx].sum()) / int(contingency.sum())
+
+
+def _accuracy(true_codes: _IntArray, pred_codes: _IntArray, n_classes: int, n_clusters: int) -> float:
+    return _matched_accuracy(*_contingency_and_matching(true_codes, pred_codes, n_classes, n_clusters))
+
+
+# ------------------------------------------------------------- public metrics
+@_metric()
 def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     """Optimal one-to-one matching of clusters to classes.
 
@@ -208,12 +252,7 @@ def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
 
     Parameters
     ----------
-    labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
+    {labels}
 
     Returns
     -------
@@ -221,11 +260,7 @@ def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
         ``{cluster label: class label}`` for the matched clusters only. The
         mapping is injective. Unmatched clusters do not appear.
 
-    Raises
-    ------
-    ValueError
-        If the labelings are not 1-D, are empty, have different lengths, or
-        contain NaN or None.
+    {raises}
 
     See Also
     --------
@@ -252,6 +287,7 @@ def hungarian_match(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     return {clusters[j]: classes[i] for j, i in pairs}
 
 
+@_metric()
 def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
     """Unsupervised clustering accuracy (ACC).
 
@@ -269,23 +305,14 @@ def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
 
     Parameters
     ----------
-    labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
+    {labels}
 
     Returns
     -------
     accuracy : float
         Best matching accuracy in ``[0, 1]``; 1.0 for a perfect clustering.
 
-    Raises
-    ------
-    ValueError
-        If the labelings are not 1-D, are empty, have different lengths, or
-        contain NaN or None.
+    {raises}
 
     See Also
     --------
@@ -294,12 +321,7 @@ def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     adjusted_rand_score : Chance-adjusted Rand index.
     clustering_scores : All three scores at once.
 
-    References
-    ----------
-    .. [1] H. W. Kuhn, "The Hungarian method for the assignment problem",
-       Naval Research Logistics Quarterly, 2(1-2):83-97, 1955.
-    .. [2] J. Xie, R. Girshick and A. Farhadi, "Unsupervised deep embedding
-       for clustering analysis", ICML 2016 (DEC).
+    {accuracy_references}
 
     Examples
     --------
@@ -310,11 +332,10 @@ def clustering_accuracy(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     0.8333
     """
     true_codes, pred_codes, classes, clusters = _check_clusterings(labels_true, labels_pred)
-    contingency, class_idx, cluster_idx = _contingency_and_matching(true_codes, pred_codes, len(classes), len(clusters))
-    n_correct = int(contingency[class_idx, cluster_idx].sum())
-    return n_correct / true_codes.shape[0]
+    return _accuracy(true_codes, pred_codes, len(classes), len(clusters))
 
 
+@_metric({"average_method": [StrOptions({"min", "geometric", "arithmetic", "max"})]})
 def normalized_mutual_info_score(
     labels_true: ArrayLike,
     labels_pred: ArrayLike,
@@ -328,12 +349,7 @@ def normalized_mutual_info_score(
 
     Parameters
     ----------
-    labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
+    {labels}
     average_method : {"min", "geometric", "arithmetic", "max"}, \
             default="arithmetic"
         How the entropies are averaged in the normalizer.
@@ -343,11 +359,7 @@ def normalized_mutual_info_score(
     nmi : float
         Score in ``[0, 1]``; 1.0 for identical partitions. Symmetric.
 
-    Raises
-    ------
-    ValueError
-        If the labelings are not 1-D, are empty, have different lengths, or
-        contain NaN or None.
+    {raises}
 
     See Also
     --------
@@ -370,6 +382,7 @@ def normalized_mutual_info_score(
     return float(_skm.normalized_mutual_info_score(true_codes, pred_codes, average_method=average_method))
 
 
+@_metric()
 def adjusted_rand_score(labels_true: ArrayLike, labels_pred: ArrayLike) -> float:
     """Adjusted Rand index between two labelings.
 
@@ -378,12 +391,7 @@ def adjusted_rand_score(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
 
     Parameters
     ----------
-    labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
+    {labels}
 
     Returns
     -------
@@ -391,11 +399,7 @@ def adjusted_rand_score(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
         Score at most 1.0 (perfect agreement), close to 0.0 for random
         labelings, possibly negative. Symmetric.
 
-    Raises
-    ------
-    ValueError
-        If the labelings are not 1-D, are empty, have different lengths, or
-        contain NaN or None.
+    {raises}
 
     See Also
     --------
@@ -418,28 +422,22 @@ def adjusted_rand_score(labels_true: ArrayLike, labels_pred: ArrayLike) -> float
     return float(_skm.adjusted_rand_score(true_codes, pred_codes))
 
 
+@_metric()
 def clustering_scores(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     """ACC, NMI and ARI of a clustering in one call.
 
+    The labels are validated and encoded once for all three scores.
+
     Parameters
     ----------
-    labels_true : array-like of shape (n_samples,)
-        Ground-truth class labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
-    labels_pred : array-like of shape (n_samples,)
-        Cluster labels: integers, strings or other hashable values (floats must
-        be whole numbers; probabilities or scores are rejected).
+    {labels}
 
     Returns
     -------
     scores : dict
         ``{"acc": float, "nmi": float, "ari": float}``, Python floats.
 
-    Raises
-    ------
-    ValueError
-        If the labelings are not 1-D, are empty, have different lengths, or
-        contain NaN or None.
+    {raises}
 
     See Also
     --------
@@ -447,12 +445,7 @@ def clustering_scores(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     normalized_mutual_info_score : The "nmi" entry.
     adjusted_rand_score : The "ari" entry.
 
-    References
-    ----------
-    .. [1] H. W. Kuhn, "The Hungarian method for the assignment problem",
-       Naval Research Logistics Quarterly, 2(1-2):83-97, 1955.
-    .. [2] J. Xie, R. Girshick and A. Farhadi, "Unsupervised deep embedding
-       for clustering analysis", ICML 2016 (DEC).
+    {accuracy_references}
 
     Examples
     --------
@@ -460,11 +453,11 @@ def clustering_scores(labels_true: ArrayLike, labels_pred: ArrayLike) -> dict:
     >>> clustering_scores([0, 0, 1, 1], ["x", "x", "y", "y"])
     {'acc': 1.0, 'nmi': 1.0, 'ari': 1.0}
     """
-    _check_clusterings(labels_true, labels_pred)
+    true_codes, pred_codes, classes, clusters = _check_clusterings(labels_true, labels_pred)
     return {
-        "acc": float(clustering_accuracy(labels_true, labels_pred)),
-        "nmi": float(normalized_mutual_info_score(labels_true, labels_pred)),
-        "ari": float(adjusted_rand_score(labels_true, labels_pred)),
+        "acc": _accuracy(true_codes, pred_codes, len(classes), len(clusters)),
+        "nmi": float(_skm.normalized_mutual_info_score(true_codes, pred_codes)),
+        "ari": float(_skm.adjusted_rand_score(true_codes, pred_codes)),
     }
 
 
