@@ -31,9 +31,18 @@ setup(
     ],
     extras_require={
         # hypothesis: the bad-input property suite; pandas: set_output tests;
-        # dask[distributed]: the GridSearchCV-on-a-cluster test; matplotlib: plot tests
-        "test": ["pytest>=7", "ruff>=0.6", "hypothesis>=6", "pandas>=1.5", "dask[distributed]>=2023.1", "matplotlib>=3.6"],
+        # dask[distributed]: the GridSearchCV-on-a-cluster test; matplotlib: plot tests; Pillow: image folders
+        "test": [
+            "pytest>=7",
+            "ruff>=0.6",
+            "hypothesis>=6",
+            "pandas>=1.5",
+            "dask[distributed]>=2023.1",
+            "matplotlib>=3.6",
+            "Pillow>=9",
+        ],
         "plot": ["matplotlib>=3.6"],
+        "images": ["Pillow>=9"],
         "dask": ["dask[distributed]>=2023.1"],
     },
     license="BSD-3-Clause",

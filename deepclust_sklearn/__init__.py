@@ -2,7 +2,7 @@
 
 from .clustering import FaissKMeans, PCAWhitenL2
 from .dac import DACEstimator
-from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
+from .datasets import load_digits_images, load_image_folder, load_mnist, make_image_blobs, read_idx
 from .deepcluster import DeepClusterEstimator
 from .iic import IICEstimator
 from .losses import DACLoss, IICLoss
@@ -38,6 +38,7 @@ __all__ = [
     "clustering_scores",
     "hungarian_match",
     "load_digits_images",
+    "load_image_folder",
     "load_mnist",
     "make_image_blobs",
     "nmi_scorer",
