@@ -3,8 +3,9 @@
 DESIGN.md promises "numpydoc docstrings on every public name with a doctest
 that runs on CPU in about a second". This file holds the package to it:
 
-- every doctest of every module (``pkgutil.iter_modules`` over the package,
-  so a module added later, such as ``plotting``, is picked up) passes, run
+- every doctest of every module (``pkgutil.walk_packages`` over the package,
+  so a module added later, or one inside a subpackage such as
+  ``plotting/``, is picked up) passes, run
   with ``ELLIPSIS | NORMALIZE_WHITESPACE`` in the module's own namespace, as
   ``doctest.testmod`` would;
 - each doctest stays well under a generous time cap (the whole file runs in
@@ -78,7 +79,7 @@ NUMPYDOC_ORDER = [
 
 def _module_names() -> list[str]:
     package = deepclust_sklearn.__name__
-    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(deepclust_sklearn.__path__))
+    return sorted(info.name for info in pkgutil.walk_packages(deepclust_sklearn.__path__, prefix=f"{package}."))
 
 
 def _collect() -> list:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 
 import numpy as np
@@ -17,6 +17,7 @@ from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 from skorch.history import History  # noqa: E402
 
+import deepclust_sklearn  # noqa: E402
 import deepclust_sklearn.plotting as plotting_module  # noqa: E402
 from deepclust_sklearn import DeepClusterEstimator, IICEstimator, make_image_blobs  # noqa: E402
 from deepclust_sklearn.metrics import clustering_accuracy  # noqa: E402
@@ -108,7 +109,7 @@ def test_samples_flattened_rows_need_matching_image_shape(image_data):
         ClusterSamplesDisplay.from_predictions(flat, y)
     with pytest.raises(ValueError, match=r"image_shape=\(1, 7, 9\) holds 63 values but X has 64 features"):
         ClusterSamplesDisplay.from_predictions(flat, y, image_shape=(1, 7, 9))
-    with pytest.raises(ValueError, match=r"X holds images of shape \(1, 8, 8\) .* but image_shape=\(2, 4, 8\)"):
+    with pytest.raises(ValueError, match=r"X has images of shape \(1, 8, 8\) but image_shape=\(2, 4, 8\)\."):
         ClusterSamplesDisplay.from_predictions(X, y, image_shape=(2, 4, 8))
     with pytest.raises(ValueError, match=r"image_shape must be \(H, W\) or \(C, H, W\)"):
         ClusterSamplesDisplay.from_predictions(flat, y, image_shape=(0, 64))
@@ -173,7 +174,11 @@ def test_samples_input_errors():
     X = np.zeros((5, 1, 2, 2))
     with pytest.raises(ValueError, match=r"X and labels must have the same length; got 5 images and 4 labels"):
         ClusterSamplesDisplay.from_predictions(X, [0, 1, 0, 1])
-    with pytest.raises(ValueError, match=r"n_samples must be a positive integer; got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'n_samples' parameter of ClusterSamplesDisplay\.from_predictions must be an int in the range "
+        r"\[1, inf\)\. Got 0 instead\.",
+    ):
         ClusterSamplesDisplay.from_predictions(X, [0] * 5, n_samples=0)
     with pytest.raises(ValueError, match=r"labels contains NaN"):
         ClusterSamplesDisplay.from_predictions(X, [0, 1, np.nan, 1, 0])
@@ -312,7 +317,11 @@ def test_confusion_matrix_normalize_and_options():
     )
     assert bare.text_ is None and bare.colorbar_ is None and bare.match_patches_ == []
     assert [t.get_text() for t in bare.ax_.get_yticklabels()] == ["cat", "dog", "eel"]
-    with pytest.raises(ValueError, match=r"normalize must be one of 'true', 'pred', 'all' or None; got 'rows'"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'normalize' parameter of ClusterConfusionMatrixDisplay\.from_predictions must be a str among "
+        r"\{'\w+', '\w+', '\w+'\} or None\. Got 'rows' instead\.",
+    ):
         ClusterConfusionMatrixDisplay.from_predictions(y_true, y_pred, normalize="rows")
 
 
@@ -402,7 +411,11 @@ def test_curves_keys_parameter_and_grid():
         TrainingCurvesDisplay.from_history(_history(), keys="heads")
     with pytest.raises(ValueError, match=r"No finite number is recorded under key 'missing'"):
         TrainingCurvesDisplay.from_history(_history(), keys=["train_loss", "missing"])
-    with pytest.raises(ValueError, match=r"n_cols must be a positive integer; got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"The 'n_cols' parameter of TrainingCurvesDisplay\.plot must be an int in the range \[1, inf\) or None\. "
+        r"Got 0 instead\.",
+    ):
         TrainingCurvesDisplay.from_history(_history(), n_cols=0)
 
 
@@ -485,10 +498,15 @@ def test_missing_matplotlib_raises_helpful_import_error(no_matplotlib, draw):
         draw()
 
 
-def test_module_imports_without_matplotlib(no_matplotlib):
-    spec = importlib.util.spec_from_file_location("deepclust_sklearn._plotting_copy", plotting_module.__file__)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # no top-level matplotlib import
+def test_module_imports_without_matplotlib(no_matplotlib, monkeypatch):
+    # import the plotting package and its modules afresh (all restored afterwards)
+    for name in [
+        m for m in sys.modules if m == plotting_module.__name__ or m.startswith(plotting_module.__name__ + ".")
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(deepclust_sklearn, "plotting", plotting_module)
+    module = importlib.import_module(plotting_module.__name__)  # no top-level matplotlib import
+    assert module is not plotting_module
     display = module.ClusterConfusionMatrixDisplay(np.eye(2))
     with pytest.raises(ImportError, match=r"pip install matplotlib"):
         display.plot()
