@@ -151,12 +151,9 @@ class _DACNet(ResumableNet):
         return self.criterion_.pair_loss(label_features, positive, negative)
 
     # ---- inference ----------------------------------------------------------
-    def evaluation_step(self, batch, training=False):
+    def forward_outputs(self, module, x):
         """Cluster probabilities ``(B, n_clusters)``."""
-        x, _ = unpack_data(batch)
-        with torch.set_grad_enabled(training):
-            self._set_training(training)
-            return self.module_(to_tensor(x, device=self.device))["cluster"][0]
+        return module(x)["cluster"][0]
 
 
 class DACEstimator(BaseDeepClusterer):

@@ -108,9 +108,13 @@ class _DeepClusterNet(ResumableNet):
         super().on_train_begin(net, X, y, **kwargs)
         self.previous_assignment_ = None  # every fit (warm or not) starts by clustering its own data
 
-    def embed(self, dataset) -> np.ndarray:
-        """Features of every sample of ``dataset``, eval mode, no augmentation."""
-        return net_outputs(self, dataset)
+    def embed(self, dataset, float64: bool = False) -> np.ndarray:
+        """Features of every sample of ``dataset``, eval mode, no augmentation.
+
+        Re-clustering during training uses the float32 network; the final
+        k-means and inference use its float64 copy (see :func:`net_outputs`).
+        """
+        return net_outputs(self, dataset, float64=float64)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
@@ -120,7 +124,15 @@ class _DeepClusterNet(ResumableNet):
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,)))
         # internal steps return arrays even under set_config(transform_output="pandas")
         reduced = PCAWhitenL2(n_components=self.pca_components).set_output(transform="default").fit_transform(features)
-        kmeans = FaissKMeans(self.n_pseudo_clusters, max_iter=self.kmeans_iter, random_state=seed).fit(reduced)
+        # the authors' k-means: random init, every point trains, fixed iterations (not FaissKMeans' defaults)
+        kmeans = FaissKMeans(
+            self.n_pseudo_clusters,
+            init="random",
+            max_iter=self.kmeans_iter,
+            tol=0.0,
+            max_points_per_centroid=None,
+            random_state=seed,
+        ).fit(reduced)
         assignment = kmeans.labels_
         self.history.record("kmeans_objective", float(kmeans.inertia_))
         self.history.record("empty_clusters", int(self.n_pseudo_clusters - len(np.unique(assignment))))
@@ -180,7 +192,9 @@ class DeepClusterEstimator(BaseDeepClusterer):
     pca_components : int or None, default=None
         PCA dimensions before whitening (capped at the feature width).
         ``None``: ``max(2, embedding_dim // 16)`` (16 by default), the paper's ratio
-        of 4096 AlexNet features to 256 dimensions. Whitening keeps every
+        of 4096 AlexNet features to 256 dimensions, at most the number of
+        input values (features of ``d`` values vary along about ``d``
+        directions; whitening more amplifies noise). Whitening keeps every
         kept direction at unit variance, so keeping all of a small
         embedding's directions drowns the clusters in amplified noise: on
         digits (seed 0) ACC was 0.55 with 256 of 256 dimensions, 0.78 with 32.
@@ -369,7 +383,18 @@ class DeepClusterEstimator(BaseDeepClusterer):
         return self.n_pseudo_clusters
 
     def _pca_components(self) -> int:
-        return self.pca_components if self.pca_components is not None else max(2, self.embedding_dim // 16)
+        """``pca_components``, or by default a sixteenth of the embedding, at most the input's width.
+
+        Features computed from ``d`` input values vary along about ``d``
+        directions; whitening more than that raises directions that hold
+        only the network's curvature and noise to unit variance. On the
+        50 two-dimensional points of scikit-learn's ``check_clustering``
+        (seeds 0-7) ARI was 0.14-0.47 with 16 whitened directions and
+        0.94-1.0 with 2; inputs of 16 values or more are unaffected.
+        """
+        if self.pca_components is not None:
+            return self.pca_components
+        return max(2, min(self.embedding_dim // 16, self.n_features_in_))
 
     def _check_n_samples(self, n_samples: int) -> None:
         super()._check_n_samples(n_samples)
@@ -408,13 +433,19 @@ class DeepClusterEstimator(BaseDeepClusterer):
         Returns the training data's negative distances to the centres, from
         the same one pass over the data that the k-means was fitted on.
         """
-        features = self.net_.embed(dataset)
+        features = self.net_.embed(dataset, float64=True)
         self.preprocessor_ = PCAWhitenL2(n_components=self._pca_components()).set_output(transform="default")
         reduced = self.preprocessor_.fit_transform(features)
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,)))
-        self.kmeans_ = FaissKMeans(self.n_clusters, n_init=10, max_iter=50, random_state=seed).set_output(
-            transform="default"
-        )
+        self.kmeans_ = FaissKMeans(
+            self.n_clusters,
+            init="random",
+            n_init=10,
+            max_iter=50,
+            tol=0.0,
+            max_points_per_centroid=None,
+            random_state=seed,
+        ).set_output(transform="default")
         return -self.kmeans_.fit_transform(reduced)
 
     def _batch_scores(self, features: np.ndarray) -> np.ndarray:

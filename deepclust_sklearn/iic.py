@@ -128,12 +128,9 @@ class _IICNet(ResumableNet):
         return total
 
     # ---- inference ----------------------------------------------------------
-    def evaluation_step(self, batch, training=False):
+    def forward_outputs(self, module, x):
         """Probabilities of the selected sub-head of the ``cluster`` head, ``(B, n_clusters)``."""
-        x, _ = unpack_data(batch)
-        with torch.set_grad_enabled(training):
-            self._set_training(training)
-            return self.module_(to_tensor(x, device=self.device))["cluster"][self.selected_subhead]
+        return module(x)["cluster"][self.selected_subhead]
 
 
 class IICEstimator(BaseDeepClusterer):
