@@ -41,9 +41,9 @@ def test_recovers_separated_blobs():
     assert km.labels_.dtype == np.int64 and km.labels_.shape == (600,)
     assert km.cluster_centers_.shape == (4, 5)
     assert 1 <= km.n_iter_ <= 20
-    # no fixed point within 3 iterations on overlapping data: all of them run
+    # no fixed point within 3 iterations from random rows on overlapping data: all of them run
     X2, _ = make_blobs(n_samples=2000, centers=10, n_features=8, cluster_std=3.0, random_state=1)
-    assert FaissKMeans(n_clusters=10, max_iter=3, random_state=0).fit(X2).n_iter_ == 3
+    assert FaissKMeans(n_clusters=10, init="random", max_iter=3, tol=0.0, random_state=0).fit(X2).n_iter_ == 3
     assert isinstance(km.inertia_, float)
 
 
@@ -79,11 +79,101 @@ def test_predict_transform_score_consistent(overlapping):
 
 
 def test_no_subsampling():
-    # faiss's default trains on at most 256 * k points; with k=1 and 2,000
-    # points the centre must be the mean of all of them.
+    # max_points_per_centroid=None trains on every point; with k=1 and 2,000
+    # points the centre must be the mean of all of them after one iteration.
     X = np.random.RandomState(0).standard_exponential(size=(2000, 3))
-    km = FaissKMeans(n_clusters=1, max_iter=1, random_state=0).fit(X)
+    km = FaissKMeans(n_clusters=1, max_iter=1, max_points_per_centroid=None, random_state=0).fit(X)
     np.testing.assert_allclose(km.cluster_centers_[0], X.mean(axis=0), rtol=1e-5)
+    assert km.n_iter_ == 1
+
+
+def _record_faiss_calls(monkeypatch):
+    """Spy on the faiss runs: rows trained on, initial centres given, the array itself."""
+    calls = []
+    real = clustering_module._faiss_kmeans
+
+    def spy(X32, n_clusters, max_iter, seed, verbose, init_centers=None, tol=0.0):
+        calls.append({"X": X32, "init": None if init_centers is None else init_centers.copy(), "tol": tol})
+        return real(X32, n_clusters, max_iter, seed, verbose, init_centers, tol)
+
+    monkeypatch.setattr(clustering_module, "_faiss_kmeans", spy)
+    return calls
+
+
+def test_subsample_then_every_row(monkeypatch):
+    # 2,000 rows, k=4, 16 per centre: Lloyd on 64 sampled rows, then on all
+    # 2,000 rows from those centres, then labels from the final centres.
+    X = np.random.RandomState(0).standard_exponential(size=(2000, 3)).astype(np.float32)
+    calls = _record_faiss_calls(monkeypatch)
+    km = FaissKMeans(n_clusters=4, max_points_per_centroid=16, random_state=0).fit(X)
+    assert [len(c["X"]) for c in calls] == [64, 2000]
+    assert calls[1]["X"] is X  # float32 C-contiguous input goes to faiss as it is, no copy
+    # the sample is distinct rows of X; the seeding picked rows of the sample
+    sample = calls[0]["X"]
+    assert len(np.unique(sample, axis=0)) == 64 and np.isin(sample[:, 0], X[:, 0]).all()
+    assert np.isin(calls[0]["init"][:, 0], sample[:, 0]).all()
+    assert calls[0]["tol"] == calls[1]["tol"] == 1e-4
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    # k=1 trained on 2 sampled rows still ends at the mean of all rows (step 4)
+    km1 = FaissKMeans(n_clusters=1, max_points_per_centroid=2, random_state=0).fit(X)
+    np.testing.assert_allclose(km1.cluster_centers_[0], X.mean(axis=0, dtype=np.float64), rtol=1e-5)
+    # no sample when there are few rows per centre: one faiss run on all of X
+    calls.clear()
+    FaissKMeans(n_clusters=4, max_points_per_centroid=500, random_state=0).fit(X)
+    assert len(calls) == 1 and calls[0]["X"] is X
+
+
+def test_float64_input_gets_one_float32_copy(monkeypatch):
+    X = np.random.RandomState(0).normal(size=(3000, 4))
+    calls = _record_faiss_calls(monkeypatch)
+    FaissKMeans(n_clusters=3, max_points_per_centroid=100, random_state=0).fit(X)
+    assert [c["X"].dtype for c in calls] == [np.float32, np.float32]
+    np.testing.assert_array_equal(calls[1]["X"], X.astype(np.float32))
+
+
+def test_subsampled_fit_is_deterministic_and_seed_dependent():
+    X, _ = make_blobs(n_samples=3000, centers=8, n_features=5, cluster_std=3.0, random_state=0)
+    fits = [FaissKMeans(n_clusters=8, max_points_per_centroid=20, random_state=rs).fit(X) for rs in (5, 5, 6)]
+    np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+    assert not np.array_equal(fits[0].cluster_centers_, fits[2].cluster_centers_)
+
+
+def test_defaults_match_sklearn_kmeans_defaults():
+    # what a user compares: both estimators at their defaults, same data
+    X, _ = make_blobs(n_samples=20000, centers=40, n_features=16, cluster_std=2.0, random_state=0)
+    X = X.astype(np.float32)
+    ours = FaissKMeans(n_clusters=40, random_state=0).fit(X).inertia_
+    ref = KMeans(n_clusters=40, random_state=0).fit(X).inertia_
+    assert ours <= 1.01 * ref
+
+
+def test_kmeans_plusplus_seeding():
+    # one centre per well separated blob, all of them rows of X, reproducible
+    X, y = make_blobs(n_samples=500, centers=6, n_features=4, cluster_std=0.3, center_box=(-50, 50), random_state=2)
+    X = X.astype(np.float32)
+    centers = clustering_module._kmeans_plusplus(X, 6, np.random.RandomState(0), n_local_trials=8)
+    assert centers.dtype == np.float32 and centers.shape == (6, 4)
+    rows = [np.flatnonzero((X == c).all(axis=1))[0] for c in centers]
+    assert sorted(y[rows]) == list(range(6))
+    again = clustering_module._kmeans_plusplus(X, 6, np.random.RandomState(0), n_local_trials=8)
+    np.testing.assert_array_equal(centers, again)
+    # 1e5 from the origin, float32 ||x||^2 - 2 x.c + ||c||^2 loses the blobs (0 of 10 seeds found
+    # all six when tried without centring); the rows are centred first, so they are still found
+    far = X + np.float32(1e5)
+    shifted = clustering_module._kmeans_plusplus(far, 6, np.random.RandomState(0), n_local_trials=8)
+    rows = [np.flatnonzero((far == c).all(axis=1))[0] for c in shifted]
+    assert sorted(y[rows]) == list(range(6))
+    # identical rows: potential 0 after the first centre, no error, centres are rows
+    same = clustering_module._kmeans_plusplus(np.ones((10, 3), np.float32), 3, np.random.RandomState(0), 4)
+    np.testing.assert_array_equal(same, np.ones((3, 3)))
+
+
+def test_kmeans_plusplus_beats_random_init_on_separated_blobs():
+    X, _ = make_blobs(n_samples=4000, centers=30, n_features=8, cluster_std=0.5, random_state=0)
+    pp = FaissKMeans(n_clusters=30, random_state=0).fit(X).inertia_
+    rnd = FaissKMeans(n_clusters=30, init="random", random_state=0).fit(X).inertia_
+    assert pp < rnd
 
 
 @pytest.mark.parametrize(
@@ -129,14 +219,22 @@ def test_fit_leaves_global_random_state_alone(overlapping):
 def test_n_init_keeps_the_best_run(overlapping):
     # Run i of n_init uses the i-th seed drawn from random_state; fits that
     # share one RandomState draw the same seeds one after another.
+    # Random initial rows (k-means++ runs all reach the same optimum here).
     rng = np.random.RandomState(0)
-    singles = [FaissKMeans(n_clusters=10, random_state=rng).fit(overlapping).inertia_ for _ in range(4)]
-    best = FaissKMeans(n_clusters=10, n_init=4, random_state=np.random.RandomState(0)).fit(overlapping)
+    singles = [FaissKMeans(n_clusters=10, init="random", random_state=rng).fit(overlapping).inertia_ for _ in range(4)]
+    best = FaissKMeans(n_clusters=10, init="random", n_init=4, random_state=np.random.RandomState(0)).fit(overlapping)
     assert best.inertia_ == min(singles)
     assert len(set(singles)) > 1  # the runs really differ on this data
+    for init in ("random", "k-means++"):
+        for seed in range(3):
+            one = FaissKMeans(n_clusters=10, init=init, n_init=1, random_state=seed).fit(overlapping).inertia_
+            many = FaissKMeans(n_clusters=10, init=init, n_init=3, random_state=seed).fit(overlapping).inertia_
+            assert many <= one
+    # with a subsample too: each run draws its own, the best on all rows is kept
+    X, _ = make_blobs(n_samples=3000, centers=12, n_features=4, cluster_std=2.0, random_state=3)
     for seed in range(3):
-        one = FaissKMeans(n_clusters=10, n_init=1, random_state=seed).fit(overlapping).inertia_
-        many = FaissKMeans(n_clusters=10, n_init=3, random_state=seed).fit(overlapping).inertia_
+        one = FaissKMeans(n_clusters=12, n_init=1, max_points_per_centroid=10, random_state=seed).fit(X).inertia_
+        many = FaissKMeans(n_clusters=12, n_init=3, max_points_per_centroid=10, random_state=seed).fit(X).inertia_
         assert many <= one
 
 
@@ -207,10 +305,54 @@ def test_parameter_errors():
         FaissKMeans(n_init=0).fit(X)
 
 
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        # the options are a set: printed in either order
+        ({"init": "kmeans++"}, "The 'init' parameter of FaissKMeans must be a str among {'"),
+        ({"init": "kmeans++"}, "'k-means++'"),
+        ({"init": "kmeans++"}, "'random'}. Got 'kmeans++' instead."),
+        ({"init": None}, "'}. Got None instead."),
+        (
+            {"tol": -1e-4},
+            "The 'tol' parameter of FaissKMeans must be a float in the range [0.0, 1.0). Got -0.0001 instead.",
+        ),
+        ({"tol": 1.0}, "The 'tol' parameter of FaissKMeans must be a float in the range [0.0, 1.0). Got 1.0 instead."),
+        (
+            {"tol": "0.01"},
+            "The 'tol' parameter of FaissKMeans must be a float in the range [0.0, 1.0). Got '0.01' instead.",
+        ),
+        (
+            {"max_points_per_centroid": 0},
+            "The 'max_points_per_centroid' parameter of FaissKMeans must be an int in the range [1, 2147483647] or None. Got 0 instead.",
+        ),
+        (
+            {"max_points_per_centroid": 2.5},
+            "The 'max_points_per_centroid' parameter of FaissKMeans must be an int in the range [1, 2147483647] or None. Got 2.5 instead.",
+        ),
+        (
+            {"max_points_per_centroid": 2**31},
+            "The 'max_points_per_centroid' parameter of FaissKMeans must be an int in the range [1, 2147483647] or None. Got 2147483648 instead.",
+        ),
+    ],
+)
+def test_new_parameter_errors(params, message):
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        FaissKMeans(n_clusters=2, **params).fit(X)
+
+
+def test_parameter_edges_accepted():
+    X = np.random.RandomState(0).normal(size=(50, 3))
+    for params in ({"tol": 0.0}, {"tol": 0.5}, {"max_points_per_centroid": 1}, {"max_points_per_centroid": None}):
+        km = FaissKMeans(n_clusters=3, random_state=0, **params).fit(X)
+        np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
 def test_faiss_errors_become_value_errors(monkeypatch):
     class Broken:
         def __init__(self, *args):
-            pass
+            self.centroids = faiss.Float32Vector()  # k-means++ centres are copied in here
 
         def train(self, *args):
             raise RuntimeError("Error in faiss::Clustering::train: something")
