@@ -29,6 +29,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from ._validation import check_float32_range, validate_numbers
 
@@ -474,7 +475,10 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         if self.init == "k-means++":
             rows = _subsample(len(X_train), k * _SEED_POINTS_PER_CENTROID, rng)
             X_seed = X_train if rows is None else X_train[rows]
-            init_centers = _kmeans_plusplus(X_seed, k, rng, _N_LOCAL_TRIALS)
+            # one BLAS thread, as KMeans' Lloyd loop: each product is small and memory bound, and on this
+            # project's shared 2-core machine 2 threads made the seeding 20-50x slower (k=50, 1,600 rows)
+            with threadpool_limits(limits=1, user_api="blas"):
+                init_centers = _kmeans_plusplus(X_seed, k, rng, _N_LOCAL_TRIALS)
         centers, n_iter = _faiss_kmeans(X_train, k, self.max_iter, seed, self.verbose, init_centers, self.tol)
         if train is not None:
             del X_train

@@ -311,7 +311,8 @@ def test_parameter_errors():
         # the options are a set: printed in either order
         ({"init": "kmeans++"}, "The 'init' parameter of FaissKMeans must be a str among {'"),
         ({"init": "kmeans++"}, "'k-means++'"),
-        ({"init": "kmeans++"}, "'random'}. Got 'kmeans++' instead."),
+        ({"init": "kmeans++"}, "'random'"),
+        ({"init": "kmeans++"}, "'}. Got 'kmeans++' instead."),
         ({"init": None}, "'}. Got None instead."),
         (
             {"tol": -1e-4},
