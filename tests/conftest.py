@@ -7,15 +7,26 @@ spinning OpenMP threads make a 0.05 s fit take several seconds.
 
 from __future__ import annotations
 
+import os
+
 import faiss
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 from sklearn.datasets import make_blobs
 
 from deepclust_sklearn.datasets import make_image_blobs
 
-torch.set_num_threads(1)
+# DEEPCLUST_TEST_TORCH_THREADS=2 runs the suite on two threads (it passes with 1 and 2)
+torch.set_num_threads(int(os.environ.get("DEEPCLUST_TEST_TORCH_THREADS", "1")))
+
+# hypothesis: CI (CI=true, as .ci/run runs) draws the same examples on every run, so a
+# red CI replays; elsewhere examples are random. Both print the reproduce_failure blob
+# of a failing example, which replays it exactly: @reproduce_failure(version, blob).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(scope="module")
