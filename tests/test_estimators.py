@@ -21,7 +21,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback, EpochTimer
 
-from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
+from deepclust_sklearn import DACEstimator, DeepClusterEstimator, FaissKMeans, IICEstimator, PCAWhitenL2
 from deepclust_sklearn.augment import VectorAugmenter
 from deepclust_sklearn.networks import ConvBackbone
 
@@ -755,6 +755,7 @@ def test_inference_batch_size_is_validated(estimator, blobs):
 # IIC 0.94 on every seed and path; DeepCluster 0.94-1.0; DAC 0.94 at seed 0
 # on both paths (the check's seed), 0.01-0.94 over seeds 0-7 (DAC can merge
 # clusters on 50 points: README, known gaps).
-@parametrize_with_checks([IICEstimator(), DACEstimator(), DeepClusterEstimator()])
+# FaissKMeans and PCAWhitenL2 at their defaults too (FaissKMeans' check_clustering: ARI 1.0).
+@parametrize_with_checks([IICEstimator(), DACEstimator(), DeepClusterEstimator(), FaissKMeans(), PCAWhitenL2()])
 def test_sklearn_compatible_at_defaults(estimator, check):
     check(estimator)
