@@ -1,0 +1,275 @@
+"""The dev suite: every method on every dev set with defaults, resumable per (dataset, method, seed).
+
+    python benchmarks/suite.py --methods iic dac deepcluster --seeds 0 1 2 3 4
+    python benchmarks/suite.py --datasets digits mnist-test-16 --methods dac --seeds 0 1
+    python benchmarks/suite.py --list            # the dev sets and how each is made
+
+Each fit is one cell, saved as soon as it ends under
+``benchmarks/results/suite/<dataset>__<method>__seed<k>.json``; a rerun skips
+the cells already there (``--redo`` recomputes them), so a long run can be
+stopped and continued across sessions. After every cell the summary
+``benchmarks/results/suite.json`` and ``suite.md`` are rewritten from all
+cells present: ACC/NMI/ARI mean, min and std, wall time per fit, and the
+k-means-on-the-same-input row (``kmeans``, the method every deep method must
+beat on every seed). Cells record the commit and parameters they ran with,
+and the table marks cells from an older commit.
+
+``n_clusters`` is the number of classes; labels are used only to score. The
+derived sets are made here from the files in ``../shared/data`` and sklearn's
+digits (the recipe is committed, the data is not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from _common import REPO, RESULTS, environment, environment_markdown, write_results
+
+SHARED = REPO.parent / "shared" / "data"
+CELLS = RESULTS / "suite"
+
+
+# --------------------------------------------------------------------------
+# dev sets: name -> (recipe, loader)
+# --------------------------------------------------------------------------
+
+
+def _idx_set(folder: str) -> tuple[np.ndarray, np.ndarray]:
+    from deepclust_sklearn import read_idx
+
+    path = SHARED / folder
+    if not path.is_dir():
+        raise SystemExit(f"{path} not found; the dev sets are read from ../shared/data beside the repo.")
+    images = sorted(p for p in path.iterdir() if "images" in p.name)[0]
+    labels = sorted(p for p in path.iterdir() if "labels" in p.name)[0]
+    X = read_idx(images).astype(np.float32) / 255.0
+    if X.ndim == 3:
+        X = X[:, None]
+    return X, read_idx(labels).astype(np.int64)
+
+
+def _resized(X: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize with antialiasing (torch), kept in [0, 1]."""
+    import torch
+
+    with torch.no_grad():
+        out = torch.nn.functional.interpolate(
+            torch.from_numpy(X), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return out.clamp_(0.0, 1.0).numpy()
+
+
+def _imbalanced(X: np.ndarray, y: np.ndarray, ratio: float = 10.0, largest: int = 800):
+    """Class sizes falling geometrically from ``largest`` to ``largest / ratio`` (class c keeps the first
+    ``round(largest * ratio ** (-c / 9))`` of its images, in file order)."""
+    keep = []
+    for c in range(10):
+        n_c = int(round(largest * ratio ** (-c / 9)))
+        keep.append(np.flatnonzero(y == c)[:n_c])
+    rows = np.sort(np.concatenate(keep))
+    return X[rows], y[rows]
+
+
+def _pca(X: np.ndarray, n: int = 50) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=n, random_state=0).fit_transform(X.reshape(len(X), -1)).astype(np.float32)
+
+
+def _digits():
+    from deepclust_sklearn import load_digits_images
+
+    return load_digits_images()
+
+
+DATASETS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
+    "digits": ("sklearn's digits, 1,797 images 8x8", _digits),
+    "mnist-test": ("MNIST-test, 10,000 images 28x28", lambda: _idx_set("mnist-test")),
+    "fashion-mnist-test": ("Fashion-MNIST-test, 10,000 images 28x28", lambda: _idx_set("fashion-mnist-test")),
+    "mnist-test-16": (
+        "MNIST-test resized to 16x16 (bilinear, antialiased)",
+        lambda: (lambda X, y: (_resized(X, 16), y))(*_idx_set("mnist-test")),
+    ),
+    "mnist-test-32": (
+        "MNIST-test resized to 32x32 (bilinear)",
+        lambda: (lambda X, y: (_resized(X, 32), y))(*_idx_set("mnist-test")),
+    ),
+    "mnist-imbalanced": (
+        "MNIST-test, class c keeps its first round(800 * 10^(-c/9)) images (800 ... 80; 3,269 images)",
+        lambda: _imbalanced(*_idx_set("mnist-test")),
+    ),
+    "digits-pca50": (
+        "digits pixels as vectors, PCA to 50 dimensions (the MLP path)",
+        lambda: (lambda X, y: (_pca(X), y))(*_digits()),
+    ),
+    "mnist-pca50": (
+        "MNIST-test pixels as vectors, PCA to 50 dimensions (the MLP path)",
+        lambda: (lambda X, y: (_pca(X), y))(*_idx_set("mnist-test")),
+    ),
+    "cifar10-test": (
+        "CIFAR-10-test, 10,000 colour images 3x32x32 (the colour issue's)",
+        lambda: _idx_set("cifar10-test"),
+    ),
+}
+DEFAULT_DATASETS = [name for name in DATASETS if name != "cifar10-test"]
+METHODS = ("kmeans", "iic", "dac", "deepcluster")
+
+
+# --------------------------------------------------------------------------
+# one cell
+# --------------------------------------------------------------------------
+
+
+def fit_labels(
+    method: str, X: np.ndarray, n_clusters: int, seed: int, overrides: dict
+) -> tuple[np.ndarray, int | None]:
+    if method == "kmeans":
+        from sklearn.cluster import KMeans
+
+        labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(X.reshape(len(X), -1))
+        return labels, None
+    from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
+
+    cls = {"iic": IICEstimator, "dac": DACEstimator, "deepcluster": DeepClusterEstimator}[method]
+    est = cls(n_clusters=n_clusters, random_state=seed, **overrides).fit(X)
+    return est.labels_, len(est.history_)
+
+
+def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit: str) -> dict:
+    from deepclust_sklearn import clustering_scores
+
+    X, y = data
+    n_clusters = int(len(np.unique(y)))  # the number of classes; y is otherwise used only to score
+    start = time.perf_counter()
+    labels, epochs = fit_labels(method, X, n_clusters, seed, overrides)
+    wall = time.perf_counter() - start
+    return {
+        "dataset": dataset,
+        "method": method,
+        "seed": seed,
+        **{k: float(v) for k, v in clustering_scores(y, labels).items()},
+        "wall_s": round(wall, 2),
+        "epochs": epochs,
+        "n_clusters_found": int(len(np.unique(labels))),
+        "overrides": overrides if method != "kmeans" else {},
+        "commit": commit,
+    }
+
+
+def cell_path(dataset: str, method: str, seed: int, tag: str) -> Path:
+    return CELLS / f"{dataset}__{method}{'__' + tag if tag else ''}__seed{seed}.json"
+
+
+# --------------------------------------------------------------------------
+# the summary
+# --------------------------------------------------------------------------
+
+
+def load_cells(tag: str) -> list[dict]:
+    """The cells of one run: untagged (defaults), or a tag's cells plus the untagged k-means rows."""
+    cells = []
+    for path in sorted(CELLS.glob("*.json")):
+        parts = path.stem.split("__")
+        tagged = len(parts) == 4
+        if (tagged and parts[2] == tag) or (not tagged and (not tag or parts[1] == "kmeans")):
+            cells.append(json.loads(path.read_text()))
+    return cells
+
+
+def summarise(cells: list[dict]) -> dict:
+    out: dict = {}
+    for cell in cells:
+        out.setdefault(cell["dataset"], {}).setdefault(cell["method"], []).append(cell)
+    summary = {}
+    for dataset, by_method in out.items():
+        kmeans = {c["seed"]: c["acc"] for c in by_method.get("kmeans", [])}
+        for method, rows in by_method.items():
+            stats = {}
+            for key in ("acc", "nmi", "ari", "wall_s"):
+                vals = np.array([r[key] for r in rows], dtype=float)
+                stats[key] = {"mean": float(vals.mean()), "min": float(vals.min()), "std": float(vals.std())}
+            below = [
+                r["seed"] for r in rows if r["seed"] in kmeans and method != "kmeans" and r["acc"] < kmeans[r["seed"]]
+            ]
+            summary.setdefault(dataset, {})[method] = {
+                **stats,
+                "seeds": sorted(r["seed"] for r in rows),
+                "commits": sorted({r["commit"] for r in rows}),
+                "seeds_below_kmeans": below,
+            }
+    return summary
+
+
+def markdown(summary: dict, env: dict, tag: str) -> str:
+    lines = [
+        f"# Dev suite{' (' + tag + ')' if tag else ''}: defaults on every dev set\n",
+        environment_markdown(env),
+        "Each row: mean over the seeds listed (min, std); wall time per fit. `n_clusters` = number of classes; "
+        "labels only score. Recipes: `python benchmarks/suite.py --list`.\n",
+        "| dataset | method | seeds | ACC mean (min, std) | NMI mean (min) | ARI mean | wall s/fit | below k-means | commits |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for dataset in DATASETS:
+        for method in METHODS:
+            s = summary.get(dataset, {}).get(method)
+            if s is None:
+                continue
+            seeds = ",".join(str(k) for k in s["seeds"])
+            below = ",".join(str(k) for k in s["seeds_below_kmeans"]) or "-"
+            lines.append(
+                f"| {dataset} | {method} | {seeds} | {s['acc']['mean']:.3f} ({s['acc']['min']:.3f}, "
+                f"{s['acc']['std']:.3f}) | {s['nmi']['mean']:.3f} ({s['nmi']['min']:.3f}) | "
+                f"{s['ari']['mean']:.3f} | {s['wall_s']['mean']:.0f} | {below} | {' '.join(s['commits'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS, choices=list(DATASETS))
+    parser.add_argument("--methods", nargs="+", default=["iic", "dac", "deepcluster"], choices=METHODS[1:])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--set", nargs="*", default=[], metavar="PARAM=VALUE", help="override estimator parameters")
+    parser.add_argument("--tag", default="", help="name for a variant run (cells and summary kept apart)")
+    parser.add_argument("--redo", action="store_true", help="recompute cells that already exist")
+    parser.add_argument("--list", action="store_true", help="print the dev sets and their recipes, then exit")
+    args = parser.parse_args()
+    if args.list:
+        for name, (recipe, _) in DATASETS.items():
+            print(f"{name:20s} {recipe}")
+        return
+    from run import parse_overrides
+
+    overrides = parse_overrides(args.set)
+    if overrides and not args.tag:
+        raise SystemExit("--set changes the defaults: give the variant a --tag so its cells stay apart.")
+    env = environment()
+    CELLS.mkdir(parents=True, exist_ok=True)
+    for dataset in args.datasets:
+        data = None
+        for seed in args.seeds:
+            for method in ("kmeans", *args.methods):
+                path = cell_path(dataset, method, seed, args.tag if method != "kmeans" else "")
+                if path.exists() and not args.redo:
+                    continue
+                data = data if data is not None else DATASETS[dataset][1]()
+                cell = run_cell(dataset, method, seed, data, overrides if method != "kmeans" else {}, env["commit"])
+                path.write_text(json.dumps(cell, indent=2) + "\n")
+                print(
+                    f"{dataset:18s} {method:12s} seed {seed}: ACC {cell['acc']:.3f} NMI {cell['nmi']:.3f} "
+                    f"{cell['wall_s']:.0f}s",
+                    flush=True,
+                )
+                summary = summarise(load_cells(args.tag))
+                stem = "suite" + (f"_{args.tag}" if args.tag else "")
+                payload = {"environment": env, "datasets": {k: v[0] for k, v in DATASETS.items()}, "summary": summary}
+                write_results(stem, payload, markdown(summary, env, args.tag))
+
+
+if __name__ == "__main__":
+    main()
