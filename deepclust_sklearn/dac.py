@@ -17,37 +17,38 @@ from .networks import ClusteringNet, DACHead
 __all__ = ["DACEstimator"]
 
 
-class DACSchedule:
+class _DACSchedule:
     r"""DAC's adaptive pair-selection thresholds.
 
     .. math::
 
         u(\lambda) = u_0 - \lambda, \qquad l(\lambda) = l_0 + r \lambda,
 
-    with :math:`\lambda` starting at 0 and growing by ``step`` per update.
-    The schedule ends once :math:`u(\lambda) \le l(\lambda)`: with the
-    paper's :math:`u_0 = 0.95, l_0 = 0.455, r = 0.1` and step
+    with the paper's adaptive parameter :math:`\lambda`, here ``shift``,
+    starting at 0 and growing by ``step`` per update. The schedule ends once
+    :math:`u(\lambda) \le l(\lambda)`: with the paper's
+    :math:`u_0 = 0.95, l_0 = 0.455, r = 0.1` and step
     :math:`1.1 \times 0.009` that is after 46 updates.
     """
 
     def __init__(self, upper: float, lower: float, lower_rate: float, step: float) -> None:
         self.upper0, self.lower0, self.lower_rate, self.step = upper, lower, lower_rate, step
-        self.lamb = 0.0
+        self.shift = 0.0
 
     @property
     def upper(self) -> float:
-        return self.upper0 - self.lamb
+        return self.upper0 - self.shift
 
     @property
     def lower(self) -> float:
-        return self.lower0 + self.lower_rate * self.lamb
+        return self.lower0 + self.lower_rate * self.shift
 
     @property
     def done(self) -> bool:
         return self.upper <= self.lower
 
     def advance(self) -> None:
-        self.lamb += self.step
+        self.shift += self.step
 
 
 class _DACNet(ResumableNet):
@@ -73,20 +74,20 @@ class _DACNet(ResumableNet):
         """Build the network, the augmenter and a fresh copy of the schedule."""
         super().initialize_module()
         self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
-        self.schedule_ = DACSchedule(**self.schedule)
+        self.schedule_ = _DACSchedule(**self.schedule)
         return self
 
     # ---- per-epoch schedule -------------------------------------------------
     def _sync_schedule(self) -> None:
-        """Set λ from the history: one step past the last recorded epoch's λ, or 0.
+        """Set λ from the history: one step past the last recorded epoch's ``threshold_shift``, or 0.
 
         The history is the schedule's only state, so a warm start, or a fit
         that ``LoadInitState`` resumed from a checkpoint, continues it exactly.
         """
-        lambs = [row["lamb"] for row in self.history if "lamb" in row]
-        self.schedule_.lamb = 0.0
-        if lambs:
-            self.schedule_.lamb = lambs[-1]
+        shifts = [row["threshold_shift"] for row in self.history if "threshold_shift" in row]
+        self.schedule_.shift = 0.0
+        if shifts:
+            self.schedule_.shift = shifts[-1]
             self.schedule_.advance()
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -98,7 +99,7 @@ class _DACNet(ResumableNet):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         positive, negative, total = (self.pairs_ / max(float(self.pairs_[2]), 1.0)).tolist()
-        self.history.record("lamb", self.schedule_.lamb)
+        self.history.record("threshold_shift", self.schedule_.shift)
         self.history.record("upper", self.schedule_.upper)
         self.history.record("lower", self.schedule_.lower)
         self.history.record("positive_pairs", positive)
@@ -171,8 +172,9 @@ class DACEstimator(BaseDeepClusterer):
     - in between: left out.
 
     The loss is the binary cross-entropy over the selected pairs
-    (:class:`~deepclust_sklearn.losses.DACLoss`). After each epoch λ grows by
-    ``lamb_step``, so :math:`u(\lambda) = u_0 - \lambda` falls and
+    (:class:`~deepclust_sklearn.losses.DACLoss`). After each epoch λ (the
+    paper's adaptive parameter, recorded as ``threshold_shift``) grows by
+    ``threshold_step``, so :math:`u(\lambda) = u_0 - \lambda` falls and
     :math:`l(\lambda) = l_0 + r\lambda` rises and ever more pairs are
     selected; training ends when ``u(λ) <= l(λ)`` (46 epochs with the
     paper's constants) or at ``max_epochs``, whichever comes first — the
@@ -203,8 +205,9 @@ class DACEstimator(BaseDeepClusterer):
         :math:`l_0`, the threshold for negative pairs at λ=0.
     lower_rate : float, default=0.1
         :math:`r` in :math:`l(\lambda) = l_0 + r\lambda`.
-    lamb_step : float, default=0.0099
-        Growth of λ per epoch (the paper's :math:`1.1 \times 0.009`).
+    threshold_step : float, default=0.0099
+        Growth of λ per epoch (the paper's :math:`1.1 \times 0.009`): ``u``
+        falls by it and ``l`` rises by ``lower_rate`` times it.
     targets : {"clean", "same"}, default="clean"
         Which outputs select the pairs. ``"clean"``: the un-augmented
         samples' label features, computed without gradient in a batch of
@@ -265,9 +268,9 @@ class DACEstimator(BaseDeepClusterer):
     n_clusters_found_ : int
         Distinct clusters in ``labels_``.
     net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.schedule_`` holds the final λ.
+        The trained skorch net; ``net_.schedule_.shift`` holds the final λ.
     history_ : skorch.History
-        Per epoch: ``train_loss``, ``lamb``, ``upper``, ``lower``,
+        Per epoch: ``train_loss``, ``threshold_shift`` (λ), ``upper``, ``lower``,
         ``positive_pairs`` and ``selected_pairs`` (fractions of all pairs
         seen), and on the last row ``stop``. The same object as
         ``net_.history``.
@@ -304,11 +307,11 @@ class DACEstimator(BaseDeepClusterer):
     True
 
     Five epochs end before the threshold schedule does (46 epochs), and the
-    history says so; λ grew by ``lamb_step`` per epoch:
+    history says so; λ grew by ``threshold_step`` per epoch:
 
     >>> len(est.history_), est.history_[-1, "stop"]
     (5, 'max_epochs reached')
-    >>> [round(lamb, 4) for lamb in est.history_[:, "lamb"]]
+    >>> [round(shift, 4) for shift in est.history_[:, "threshold_shift"]]
     [0.0, 0.0099, 0.0198, 0.0297, 0.0396]
     """
 
@@ -317,7 +320,7 @@ class DACEstimator(BaseDeepClusterer):
         "upper": [Interval(Real, 0, 1, closed="right")],
         "lower": [Interval(Real, 0, 1, closed="left")],
         "lower_rate": [Interval(Real, 0, None, closed="left")],
-        "lamb_step": [Interval(Real, 0, None, closed="neither")],
+        "threshold_step": [Interval(Real, 0, None, closed="neither")],
         "targets": [StrOptions({"same", "clean"})],
         "consistency": [Interval(Real, 0, None, closed="left")],
         "balance": ["boolean"],
@@ -336,7 +339,7 @@ class DACEstimator(BaseDeepClusterer):
         upper: float = 0.95,
         lower: float = 0.455,
         lower_rate: float = 0.1,
-        lamb_step: float = 0.0099,
+        threshold_step: float = 0.0099,
         targets: str = "clean",
         consistency: float = 0.0,
         balance: bool = False,
@@ -361,7 +364,7 @@ class DACEstimator(BaseDeepClusterer):
         self.upper = upper
         self.lower = lower
         self.lower_rate = lower_rate
-        self.lamb_step = lamb_step
+        self.threshold_step = threshold_step
         self.targets = targets
         self.consistency = consistency
         self.balance = balance
@@ -420,7 +423,7 @@ class DACEstimator(BaseDeepClusterer):
             criterion=DACLoss,
             criterion__balance=self.balance,
             augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
-            schedule=dict(upper=self.upper, lower=self.lower, lower_rate=self.lower_rate, step=self.lamb_step),
+            schedule=dict(upper=self.upper, lower=self.lower, lower_rate=self.lower_rate, step=self.threshold_step),
             targets=self.targets,
             consistency=self.consistency,
             views=self.views,

@@ -21,7 +21,7 @@ from .networks import EmbeddingNet
 __all__ = ["DeepClusterEstimator"]
 
 
-class UniformLabelSampler(Sampler):
+class _UniformLabelSampler(Sampler):
     """Indices drawn uniformly over pseudo-labels (DeepCluster's sampler).
 
     Every epoch draws ``len(labels)`` indices: each non-empty cluster gets an
@@ -42,7 +42,7 @@ class UniformLabelSampler(Sampler):
 
     def __iter__(self):
         if self.labels is None:
-            raise RuntimeError("UniformLabelSampler needs set_labels() before iterating.")
+            raise RuntimeError("_UniformLabelSampler needs set_labels() before iterating.")
         n = len(self.labels)
         clusters = np.unique(self.labels)
         per_cluster = n // len(clusters) + 1
@@ -421,7 +421,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
             kmeans_iter=self.kmeans_iter,
             reassign=self.reassign,
             iterator_train__shuffle=False,
-            iterator_train__sampler=UniformLabelSampler(),
+            iterator_train__sampler=_UniformLabelSampler(),
         )
         if issubclass(self.optimizer, torch.optim.SGD):
             kwargs["optimizer__momentum"] = self.momentum

@@ -25,7 +25,7 @@ _OVERCLUSTER_FACTOR = 5  # overcluster="auto": 5 * n_clusters outputs ...
 _MIN_SAMPLES_PER_OVERCLUSTER = 100  # ... when the data hold 100 samples per over-cluster
 
 
-class CosineLR(Callback):
+class _CosineLR(Callback):
     r"""Cosine learning-rate annealing as a function of the epoch index alone.
 
     Epoch :math:`e` trains with :math:`\eta_e = \eta_0 (1 + \cos(\pi e / T)) / 2`,
@@ -71,7 +71,6 @@ class _IICNet(ResumableNet):
         self.augmenter_factory = augmenter_factory
         self.repeats = repeats
         self.head_schedule = head_schedule
-        self.selected_subhead = 0
 
     def initialize_module(self):
         """Build the network, then the augmenter (a module skorch moves to ``device``)."""
@@ -130,7 +129,7 @@ class _IICNet(ResumableNet):
     # ---- inference ----------------------------------------------------------
     def forward_outputs(self, module, x):
         """Probabilities of the selected sub-head of the ``cluster`` head, ``(B, n_clusters)``."""
-        return module(x)["cluster"][self.selected_subhead]
+        return module(x)["cluster"][self.selected_subhead_]
 
 
 class IICEstimator(BaseDeepClusterer):
@@ -148,7 +147,8 @@ class IICEstimator(BaseDeepClusterer):
     ``n_clusters`` outputs and an auxiliary ``overcluster`` head with more
     outputs, trained in turn epoch by epoch following ``head_schedule``. The
     predicting sub-head is the one with the lowest IIC loss in the last
-    epoch that trained the ``cluster`` head — chosen without labels.
+    epoch that trained the ``cluster`` head — chosen without labels (the
+    net's ``selected_subhead_``).
 
     Parameters
     ----------
@@ -165,7 +165,7 @@ class IICEstimator(BaseDeepClusterer):
         the mean ACC down to 0.839, against 0.950 without it.
     n_subheads : int, default=5
         Sub-heads per head.
-    lamb : float, default=1.5
+    entropy_weight : float, default=1.5
         Weight :math:`\lambda` of the marginal entropy terms in the loss (1 is
         plain mutual information). Above 1 it penalises unbalanced solutions
         more, which keeps two classes from sharing a cluster while another
@@ -321,7 +321,7 @@ class IICEstimator(BaseDeepClusterer):
         **BaseDeepClusterer._parameter_constraints,
         "overcluster": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"}), None],
         "n_subheads": [Interval(Integral, 1, None, closed="left")],
-        "lamb": [Interval(Real, 0, None, closed="left")],
+        "entropy_weight": [Interval(Real, 0, None, closed="left")],
         "repeats": [Interval(Integral, 1, None, closed="left")],
         "head_schedule": [tuple, list],
         "lr_schedule": [StrOptions({"auto", "cosine", "constant"})],
@@ -335,7 +335,7 @@ class IICEstimator(BaseDeepClusterer):
         *,
         overcluster: int | str | None = "auto",
         n_subheads: int = 5,
-        lamb: float = 1.5,
+        entropy_weight: float = 1.5,
         repeats: int = 5,
         head_schedule: Sequence[str] = ("cluster", "cluster", "overcluster"),
         image_shape: tuple | None = None,
@@ -357,7 +357,7 @@ class IICEstimator(BaseDeepClusterer):
         self.n_clusters = n_clusters
         self.overcluster = overcluster
         self.n_subheads = n_subheads
-        self.lamb = lamb
+        self.entropy_weight = entropy_weight
         self.repeats = repeats
         self.head_schedule = head_schedule
         self.image_shape = image_shape
@@ -390,7 +390,7 @@ class IICEstimator(BaseDeepClusterer):
             or (self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL)
         ):
             return []
-        return [("lr_schedule", CosineLR(self.lr, self.max_epochs))]
+        return [("lr_schedule", _CosineLR(self.lr, self.max_epochs))]
 
     def _head_schedule(self) -> tuple[tuple[str, ...], ...]:
         """The schedule as a tuple of head-name tuples, validated."""
@@ -431,7 +431,7 @@ class IICEstimator(BaseDeepClusterer):
             module__mean=torch.from_numpy(mean),
             module__scale=torch.from_numpy(scale),
             criterion=IICLoss,
-            criterion__lamb=self.lamb,
+            criterion__entropy_weight=self.entropy_weight,
             augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             repeats=self.repeats,
             head_schedule=schedule,
@@ -442,5 +442,5 @@ class IICEstimator(BaseDeepClusterer):
         """Select the sub-head with the lowest loss in the last epoch that trained it."""
         losses = [row["subhead_losses"] for row in self.net_.history if "subhead_losses" in row]
         self.best_subhead_ = int(np.argmin(losses[-1])) if losses else 0
-        self.net_.selected_subhead = self.best_subhead_
+        self.net_.selected_subhead_ = self.best_subhead_
         return super()._finish_fit(dataset)

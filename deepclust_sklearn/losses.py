@@ -35,7 +35,7 @@ class IICLoss(nn.Module):
 
     Parameters
     ----------
-    lamb : float, default=1.0
+    entropy_weight : float, default=1.0
         Weight :math:`\lambda` of the marginal entropy terms.
     eps : float, default=sys.float_info.epsilon
         Clamp for probabilities before the logarithm.
@@ -66,7 +66,7 @@ class IICLoss(nn.Module):
     >>> round(float(IICLoss()(z, z)), 4)  # balanced and consistent: -ln 4
     -1.3863
 
-    All samples in one cluster carry no information (with ``lamb=1``):
+    All samples in one cluster carry no information (with ``entropy_weight=1``):
 
     >>> one = torch.tensor([[1.0, 0.0]] * 4)
     >>> round(abs(float(IICLoss()(one, one))), 4)
@@ -75,13 +75,13 @@ class IICLoss(nn.Module):
     Leading dimensions are batched: one loss per sub-head.
 
     >>> z = torch.softmax(torch.zeros(5, 32, 10), dim=-1)  # 5 sub-heads, 32 samples, 10 clusters
-    >>> IICLoss(lamb=1.5)(z, z).shape
+    >>> IICLoss(entropy_weight=1.5)(z, z).shape
     torch.Size([5])
     """
 
-    def __init__(self, lamb: float = 1.0, eps: float = sys.float_info.epsilon) -> None:
+    def __init__(self, entropy_weight: float = 1.0, eps: float = sys.float_info.epsilon) -> None:
         super().__init__()
-        self.lamb = lamb
+        self.entropy_weight = entropy_weight
         self.eps = eps
 
     def joint(self, z: torch.Tensor, z_prime: torch.Tensor) -> torch.Tensor:
@@ -99,7 +99,8 @@ class IICLoss(nn.Module):
         p_row = p.sum(dim=-1, keepdim=True)
         p_col = p.sum(dim=-2, keepdim=True)
         p, p_row, p_col = (t.clamp_min(self.eps) for t in (p, p_row, p_col))
-        return -(p * (p.log() - self.lamb * p_row.log() - self.lamb * p_col.log())).sum(dim=(-1, -2))
+        weight = self.entropy_weight
+        return -(p * (p.log() - weight * p_row.log() - weight * p_col.log())).sum(dim=(-1, -2))
 
 
 class DACLoss(nn.Module):

@@ -286,7 +286,7 @@ class ClusteringNet(nn.Module):
         return {name: head(feats) for name, head in self.heads.items()}
 
 
-class Sobel(nn.Module):
+class _Sobel(nn.Module):
     """Fixed grey-scale + 3x3 Sobel filters, ``(N, C, H, W) -> (N, 2, H, W)``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -335,7 +335,7 @@ class EmbeddingNet(nn.Module):
         if sobel and len(input_shape) != 3:
             raise ValueError(f"sobel=True needs images (C, H, W); got samples of shape {input_shape}.")
         self.standardize = Standardize(mean, scale)
-        self.sobel = Sobel() if sobel else nn.Identity()
+        self.sobel = _Sobel() if sobel else nn.Identity()
         trunk_shape = (2, *input_shape[1:]) if sobel else input_shape
         self.backbone = build_backbone(backbone, trunk_shape, backbone_kwargs)
         self.embedding = nn.Sequential(

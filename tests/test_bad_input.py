@@ -529,7 +529,7 @@ BAD_PARAMS = {
         **_DEEP_PARAMS,
         "overcluster": int_param(2, none_ok=True),
         "n_subheads": int_param(1),
-        "lamb": real_param(0),
+        "entropy_weight": real_param(0),
         "repeats": int_param(1),
         "head_schedule": st.sampled_from(
             ["cluster", [], ["bogus"], [["cluster"]], [1], None, ("cluster", "x"), ["overcluster"], [None]]
@@ -542,7 +542,7 @@ BAD_PARAMS = {
         "upper": real_param(0, 1, low_open=True, high_open=False),
         "lower": real_param(0, 1),
         "lower_rate": real_param(0),
-        "lamb_step": real_param(0, low_open=True),
+        "threshold_step": real_param(0, low_open=True),
         "targets": st.sampled_from(["bogus", None, 1, "SAME"]),
         "consistency": real_param(0),
         "balance": _NOT_BOOL,

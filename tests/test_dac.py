@@ -12,7 +12,7 @@ from sklearn.datasets import make_blobs
 
 from deepclust_sklearn import DACEstimator
 from deepclust_sklearn.augment import VectorAugmenter
-from deepclust_sklearn.dac import DACSchedule
+from deepclust_sklearn.dac import _DACSchedule
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -37,11 +37,11 @@ def X():
 
 
 def test_paper_schedule_ends_after_46_updates():
-    schedule = DACSchedule(upper=0.95, lower=0.455, lower_rate=0.1, step=1.1 * 0.009)
+    schedule = _DACSchedule(upper=0.95, lower=0.455, lower_rate=0.1, step=1.1 * 0.009)
     updates = 0
     while not schedule.done:
-        assert schedule.upper == pytest.approx(0.95 - schedule.lamb)
-        assert schedule.lower == pytest.approx(0.455 + 0.1 * schedule.lamb)
+        assert schedule.upper == pytest.approx(0.95 - schedule.shift)
+        assert schedule.lower == pytest.approx(0.455 + 0.1 * schedule.shift)
         schedule.advance()
         updates += 1
     assert updates == 46
@@ -49,11 +49,11 @@ def test_paper_schedule_ends_after_46_updates():
 
 
 def test_training_stops_when_the_schedule_ends(X):
-    # lamb_step=0.2: u <= l once lamb >= 0.45, i.e. after 3 epochs
-    est = tiny(lamb_step=0.2, max_epochs=10).fit(X)
+    # threshold_step=0.2: u <= l once the shift >= 0.45, i.e. after 3 epochs
+    est = tiny(threshold_step=0.2, max_epochs=10).fit(X)
     assert len(est.history_) == 3
     assert est.history_[-1, "stop"] == "schedule ended (u <= l)"
-    np.testing.assert_allclose(est.history_[:, "lamb"], [0.0, 0.2, 0.4])
+    np.testing.assert_allclose(est.history_[:, "threshold_shift"], [0.0, 0.2, 0.4])
     np.testing.assert_allclose(est.history_[:, "upper"], [0.95, 0.75, 0.55])
     np.testing.assert_allclose(est.history_[:, "lower"], [0.455, 0.475, 0.495])
     assert "stop" not in est.history_[0]
@@ -74,7 +74,7 @@ def test_pair_fractions_are_recorded(X):
 
 
 def test_warm_start_after_the_schedule_ended_trains_no_more(X):
-    est = tiny(lamb_step=0.2, max_epochs=10, warm_start=True).fit(X)
+    est = tiny(threshold_step=0.2, max_epochs=10, warm_start=True).fit(X)
     labels = est.labels_.copy()
     est.fit(X)
     assert len(est.history_) == 3
@@ -154,7 +154,7 @@ def test_upper_must_exceed_lower(X):
     "name, value, msg",
     [
         ("targets", "noisy", "The 'targets' parameter"),
-        ("lamb_step", 0.0, "The 'lamb_step' parameter"),
+        ("threshold_step", 0.0, "The 'threshold_step' parameter"),
         ("upper", 1.5, "The 'upper' parameter"),
         ("head_layers", 0, "The 'head_layers' parameter"),
     ],
@@ -177,7 +177,7 @@ def test_learns_separated_blobs():
 
 
 def test_warm_start_with_new_max_epochs_marks_the_last_row(X):
-    est = tiny(max_epochs=2, warm_start=True, lamb_step=0.001).fit(X)
+    est = tiny(max_epochs=2, warm_start=True, threshold_step=0.001).fit(X)
     est.set_params(max_epochs=3).fit(X)
     assert len(est.history_) == 5
     assert est.history_[-1, "stop"] == "max_epochs reached"

@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from deepclust_sklearn import DeepClusterEstimator, FaissKMeans, PCAWhitenL2, make_image_blobs
 from deepclust_sklearn.augment import VectorAugmenter
-from deepclust_sklearn.deepcluster import UniformLabelSampler
+from deepclust_sklearn.deepcluster import _UniformLabelSampler
 from deepclust_sklearn.networks import ConvBackbone
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -47,7 +47,7 @@ def blobs():
 
 def test_sampler_draws_every_cluster_equally():
     labels = np.array([0] * 90 + [1] * 8 + [3] * 2)  # cluster 2 is empty
-    sampler = UniformLabelSampler()
+    sampler = _UniformLabelSampler()
     sampler.set_labels(labels)
     torch.manual_seed(0)
     drawn = np.array(list(sampler))
@@ -60,7 +60,7 @@ def test_sampler_draws_every_cluster_equally():
 
 
 def test_sampler_is_seeded_by_torch():
-    sampler = UniformLabelSampler()
+    sampler = _UniformLabelSampler()
     sampler.set_labels(np.arange(50) % 5)
     torch.manual_seed(1)
     first = list(sampler)
@@ -70,7 +70,7 @@ def test_sampler_is_seeded_by_torch():
 
 def test_sampler_needs_labels():
     with pytest.raises(RuntimeError, match="set_labels"):
-        iter(UniformLabelSampler())
+        iter(_UniformLabelSampler())
 
 
 # ---- training -----------------------------------------------------------------

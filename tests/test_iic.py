@@ -81,7 +81,7 @@ def test_best_subhead_is_argmin_of_last_recorded_losses(X, schedule):
     est = tiny(head_schedule=schedule, max_epochs=5).fit(X)
     recorded = [row["subhead_losses"] for row in est.history_ if "subhead_losses" in row]
     assert est.best_subhead_ == int(np.argmin(recorded[-1]))
-    assert est.net_.selected_subhead == est.best_subhead_
+    assert est.net_.selected_subhead_ == est.best_subhead_
     # predictions come from that sub-head
     with torch.no_grad():
         est.net_.module_.eval()
@@ -128,9 +128,9 @@ def test_head_schedule_not_a_sequence(X):
             r"The 'repeats' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
         ),
         (
-            "lamb",
+            "entropy_weight",
             -0.5,
-            r"The 'lamb' parameter of IICEstimator must be a float in the range \[0(\.0)?, inf\)\. Got -0\.5 instead\.",
+            r"The 'entropy_weight' parameter of IICEstimator must be a float in the range \[0(\.0)?, inf\)\. Got -0\.5 instead\.",
         ),
         (
             "lr",

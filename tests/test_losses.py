@@ -17,7 +17,7 @@ from deepclust_sklearn.losses import DACLoss, IICLoss
 EPS = sys.float_info.epsilon
 
 
-def reference_iic_loss(z, z_prime, lamb=1.0, eps=EPS):
+def reference_iic_loss(z, z_prime, entropy_weight=1.0, eps=EPS):
     """The paper's formula, written out with explicit loops in float64."""
     z = np.asarray(z, dtype=np.float64)
     z_prime = np.asarray(z_prime, dtype=np.float64)
@@ -41,7 +41,7 @@ def reference_iic_loss(z, z_prime, lamb=1.0, eps=EPS):
             p = max(P[a, b], eps)
             pa = max(P_row[a], eps)
             pb = max(P_col[b], eps)
-            loss -= p * (np.log(p) - lamb * np.log(pa) - lamb * np.log(pb))
+            loss -= p * (np.log(p) - entropy_weight * np.log(pa) - entropy_weight * np.log(pb))
     return loss
 
 
@@ -50,43 +50,43 @@ def random_probs(rng, *shape, temperature=1.0):
     return torch.softmax(logits, dim=-1)
 
 
-@pytest.mark.parametrize("lamb", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("entropy_weight", [0.5, 1.0, 2.0])
 @pytest.mark.parametrize("n_clusters", [2, 3, 7])
 @pytest.mark.parametrize("temperature", [1.0, 0.2])
-def test_matches_literal_reference(lamb, n_clusters, temperature):
-    rng = np.random.RandomState(n_clusters * 100 + int(10 * lamb))
+def test_matches_literal_reference(entropy_weight, n_clusters, temperature):
+    rng = np.random.RandomState(n_clusters * 100 + int(10 * entropy_weight))
     z = random_probs(rng, 13, n_clusters, temperature=temperature)
     z_prime = random_probs(rng, 13, n_clusters, temperature=temperature)
-    loss = IICLoss(lamb=lamb)(z, z_prime)
+    loss = IICLoss(entropy_weight=entropy_weight)(z, z_prime)
     assert loss.shape == ()
-    expected = reference_iic_loss(z.numpy(), z_prime.numpy(), lamb=lamb)
+    expected = reference_iic_loss(z.numpy(), z_prime.numpy(), entropy_weight=entropy_weight)
     np.testing.assert_allclose(float(loss), expected, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("lamb", [0.5, 1.0, 2.0])
-def test_matches_reference_float32(lamb):
+@pytest.mark.parametrize("entropy_weight", [0.5, 1.0, 2.0])
+def test_matches_reference_float32(entropy_weight):
     rng = np.random.RandomState(0)
     z = random_probs(rng, 20, 5).float()
     z_prime = random_probs(rng, 20, 5).float()
-    loss = IICLoss(lamb=lamb)(z, z_prime)
+    loss = IICLoss(entropy_weight=entropy_weight)(z, z_prime)
     assert loss.dtype == torch.float32
-    expected = reference_iic_loss(z.numpy(), z_prime.numpy(), lamb=lamb)
+    expected = reference_iic_loss(z.numpy(), z_prime.numpy(), entropy_weight=entropy_weight)
     np.testing.assert_allclose(float(loss), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("lamb", [0.5, 1.0, 2.0])
-def test_batched_leading_dims_equal_per_subhead_calls(lamb):
+@pytest.mark.parametrize("entropy_weight", [0.5, 1.0, 2.0])
+def test_batched_leading_dims_equal_per_subhead_calls(entropy_weight):
     rng = np.random.RandomState(1)
     z = random_probs(rng, 2, 3, 11, 4)
     z_prime = random_probs(rng, 2, 3, 11, 4)
-    criterion = IICLoss(lamb=lamb)
+    criterion = IICLoss(entropy_weight=entropy_weight)
     batched = criterion(z, z_prime)
     assert batched.shape == (2, 3)
     for a in range(2):
         for b in range(3):
             single = criterion(z[a, b], z_prime[a, b])
             torch.testing.assert_close(batched[a, b], single, rtol=1e-12, atol=1e-12)
-            expected = reference_iic_loss(z[a, b].numpy(), z_prime[a, b].numpy(), lamb=lamb)
+            expected = reference_iic_loss(z[a, b].numpy(), z_prime[a, b].numpy(), entropy_weight=entropy_weight)
             np.testing.assert_allclose(float(batched[a, b]), expected, rtol=1e-10)
 
 
@@ -108,7 +108,7 @@ def test_confident_consistent_balanced_gives_minus_ln_c(n_clusters):
 def test_everything_in_one_cluster_gives_zero(n_clusters):
     z = torch.zeros(12, n_clusters, dtype=torch.float64)
     z[:, 1] = 1.0
-    loss = IICLoss(lamb=1.0)(z, z.clone())
+    loss = IICLoss(entropy_weight=1.0)(z, z.clone())
     assert abs(float(loss)) < 1e-12
 
 
@@ -129,7 +129,7 @@ def test_bounded_below_by_minus_ln_c(n_clusters):
         losses = criterion(z, z_prime)
         assert losses.shape == (8,)
         assert torch.all(losses >= -np.log(n_clusters) - 1e-10)
-        # mutual information is non-negative, so the loss is <= 0 (lamb=1)
+        # mutual information is non-negative, so the loss is <= 0 (entropy_weight=1)
         assert torch.all(losses <= 1e-10)
 
 

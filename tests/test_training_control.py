@@ -138,7 +138,7 @@ def test_checkpoint_resume_continues_the_dac_schedule(blobs, tmp_path):
     dac = make(ESTIMATORS[1], max_epochs=5)
     whole = make(dac).fit(X)
     _, resumed = interrupt_and_resume(dac, X, tmp_path, after=2)
-    np.testing.assert_array_equal(resumed.history_[:, "lamb"], whole.history_[:, "lamb"])
+    np.testing.assert_array_equal(resumed.history_[:, "threshold_shift"], whole.history_[:, "threshold_shift"])
     assert resumed.history_[-1, "stop"] == "max_epochs reached"
     np.testing.assert_array_equal(resumed.labels_, whole.labels_)
 
@@ -223,7 +223,7 @@ def test_cuda_pickle_loads_on_cpu(estimator, blobs, monkeypatch):
 
 @pytest.mark.parametrize(
     "estimator, column",
-    [(ESTIMATORS[0], "best_subhead_loss"), (ESTIMATORS[1], "lamb"), (ESTIMATORS[2], "nmi_previous")],
+    [(ESTIMATORS[0], "best_subhead_loss"), (ESTIMATORS[1], "threshold_shift"), (ESTIMATORS[2], "nmi_previous")],
     ids=["IICEstimator", "DACEstimator", "DeepClusterEstimator"],
 )
 @ignore_convergence

@@ -99,7 +99,7 @@ class TrainingCurvesDisplay:
     The fitted estimators of this package keep skorch's ``history_``: a list
     of per-epoch dicts with ``train_loss`` and the method's own values
     (DeepCluster's ``kmeans_objective``, ``empty_clusters`` and
-    ``nmi_previous`` on re-clustering epochs; DAC's ``lamb``, ``upper``,
+    ``nmi_previous`` on re-clustering epochs; DAC's ``threshold_shift``, ``upper``,
     ``lower``, ``positive_pairs`` and ``selected_pairs``; IIC's
     ``best_subhead_loss``). Epochs where a key is missing, ``None`` or not a
     finite number are skipped, so values recorded only every few epochs are
