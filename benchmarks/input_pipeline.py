@@ -32,7 +32,7 @@ def epoch_times(X, augment: str, epochs: int) -> list[float]:
 
 def pipeline_pass(est, X) -> float:
     """One epoch of the training iterator + standardise + augment, no network."""
-    from deepclust_sklearn._base import ArrayDataset
+    from deepclust_sklearn._data import ArrayDataset
 
     net = est.net_
     dataset = ArrayDataset(X.reshape(len(X), -1), est.input_shape_)

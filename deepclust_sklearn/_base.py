@@ -4,19 +4,21 @@
 one template for every method:
 
 1. validate the parameters and the input (vectors, images, or flattened images
-   with a declared ``image_shape``) without copying or modifying it;
+   with a declared ``image_shape``) without copying or modifying it, then the
+   parameters against the input (``_check_params_vs_input``);
 2. derive the input standardisation (per channel for images, per feature for
    vectors);
 3. seed torch from ``random_state`` inside :func:`torch.random.fork_rng`, so
    fitting never touches the caller's global random state;
-4. build the method's private skorch ``NeuralNet`` subclass as ``net_`` and
-   train it on an :class:`ArrayDataset` that hands out whole batches;
+4. build the method's private skorch net (a :class:`ResumableNet`) as ``net_``
+   and train it on an :class:`ArrayDataset` that hands out whole batches;
 5. let the method finish (``_finish_fit``, which returns the training
    data's cluster scores) and derive consecutive ``labels_`` from them.
 
-``transform`` and ``predict`` run batch by batch on ``device`` through skorch's
-``forward_iter``, so memory does not grow with the number of samples beyond
-the output itself.
+``transform`` and ``predict`` run batch by batch (:func:`net_outputs`), so
+memory does not grow with the number of samples beyond the output itself.
+:class:`BaseDeepClusterer`'s docstring is the contract a method is written
+against: every hook it may override and what each returns.
 """
 
 from __future__ import annotations
@@ -44,131 +46,11 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from torch.utils.data import Dataset
 
+from ._data import ArrayDataset, channel_stats, keep_batch, net_outputs
 from ._validation import as_array, check_float32_range, check_image_shape, validate_numbers
 
-_STATS_CHUNK = 65536
-
-
-class ArrayDataset(Dataset):
-    """A 2-D array served in whole batches as float32 tensors of one sample shape.
-
-    ``__getitems__`` lets torch's ``DataLoader`` fetch a batch with one fancy
-    index instead of one Python call per sample; the array itself (a numpy
-    array or memmap) is never copied as a whole.
-
-    ``targets`` (optional, one integer per row) are served as the batch's
-    ``y``; DeepCluster sets its pseudo-labels there each epoch. Without them
-    ``y`` is a tensor of zeros.
-    """
-
-    def __init__(self, X: np.ndarray, sample_shape: tuple[int, ...], targets: np.ndarray | None = None) -> None:
-        self.X = X
-        self.sample_shape = tuple(sample_shape)
-        self.targets = targets
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    def _batch(self, indices) -> torch.Tensor:
-        rows = np.asarray(self.X[indices], dtype=np.float32)
-        return torch.from_numpy(rows.reshape((-1, *self.sample_shape)))
-
-    def _targets(self, indices) -> torch.Tensor:
-        if self.targets is None:
-            return torch.zeros(len(indices))
-        return torch.from_numpy(np.asarray(self.targets[indices], dtype=np.int64))
-
-    def __getitem__(self, index):
-        return self._batch([index])[0], self._targets([index])[0]
-
-    def __getitems__(self, indices):
-        indices = np.sort(np.asarray(indices))
-        return self._batch(indices), self._targets(indices)
-
-
-def build_augmenter(factory, device):
-    """Call an augmenter factory and move a module result to ``device`` (nets call this in ``initialize_module``)."""
-    augmenter = factory()
-    return augmenter.to(device) if isinstance(augmenter, torch.nn.Module) else augmenter
-
-
-def net_outputs(net, dataset, per_batch=None, batch_size=None, float64: bool = True) -> np.ndarray:
-    """A skorch net's inference outputs over ``dataset``, batch by batch.
-
-    ``per_batch`` (optional) maps each batch's output array to what is kept,
-    so a caller that needs only a reduction of the network's output (such as
-    distances to centres) never holds the full output for all samples. The
-    result is written into one preallocated array: peak memory is the
-    result plus one batch. ``batch_size`` (default: the net's) sets the rows
-    per batch. Runs inside a forked RNG, so inference never moves the
-    caller's random state.
-
-    ``float64`` (on a CPU net): run a float64 copy of the trained network.
-    A float32 matrix product may accumulate a row's sums in another order
-    depending on the row's place in the batch (seen on Intel CPUs, where MKL
-    blocks rows differently): one float32 ulp, about 1e-7 relative, as large
-    as scikit-learn's tolerance for "the same result". In float64 that
-    difference is about 1e-16, so a sample's output does not depend on its
-    batch neighbours, the batch size or the thread count beyond rounding
-    far below any tolerance. It costs 2-4x the float32 inference time on a
-    CPU (measured on the default networks); training stays float32, and a
-    CUDA net always infers in float32.
-    """
-    result, start = None, 0
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size or net.batch_size, shuffle=False, collate_fn=keep_batch
-    )
-    if float64 and torch.device(net.device).type == "cpu":
-        module = copy.deepcopy(net.module_).double().eval()
-
-        def step(batch):
-            with torch.no_grad():
-                return net.forward_outputs(module, batch[0].to(torch.float64))
-    else:
-
-        def step(batch):
-            return net.evaluation_step(batch, training=False)
-
-    with torch.random.fork_rng(devices=[]):
-        for batch in loader:
-            out = step(batch).detach().to("cpu")
-            chunk = out.numpy() if per_batch is None else per_batch(out.numpy())
-            if result is None:
-                result = np.empty((len(dataset), *chunk.shape[1:]), dtype=chunk.dtype)
-            result[start : start + len(chunk)] = chunk
-            start += len(chunk)
-    return result
-
-
-def keep_batch(batch):
-    """``collate_fn`` for :class:`ArrayDataset`: the batch is already assembled."""
-    return batch
-
-
-def channel_stats(X: np.ndarray, sample_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation per channel (images) or per feature (vectors).
-
-    Computed in float64 over chunks of rows, so a memmap is read once and never
-    loaded whole. Zero deviations become 1. Returned shaped to broadcast
-    against one sample: ``(C, 1, 1)`` for images, ``(D,)`` for vectors.
-    """
-    is_image = len(sample_shape) == 3
-    groups = sample_shape[0] if is_image else int(np.prod(sample_shape))
-    total = np.zeros(groups)
-    total_sq = np.zeros(groups)
-    for start in range(0, len(X), _STATS_CHUNK):
-        chunk = np.asarray(X[start : start + _STATS_CHUNK], dtype=np.float64)
-        chunk = chunk.reshape(len(chunk), groups, -1)
-        total += chunk.sum(axis=(0, 2))
-        total_sq += (chunk**2).sum(axis=(0, 2))
-    count = len(X) * (int(np.prod(sample_shape)) // groups)
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    std[std < 1e-8 * np.maximum(1.0, np.abs(mean))] = 1.0
-    shape = (groups, 1, 1) if is_image else (groups,)
-    return mean.reshape(shape).astype(np.float32), std.reshape(shape).astype(np.float32)
+__all__ = ["BaseDeepClusterer", "ResumableNet"]
 
 
 def resolve_device(device: str, owner: str) -> torch.device:
@@ -212,9 +94,20 @@ def seed_torch(seed: int, device: torch.device) -> None:
 
 
 class ResumableNet(NeuralNet):
-    """The skorch net every method's net derives from: what makes training resumable and safe.
+    """The skorch net every method's net derives from: the shared training step, resumable and safe.
 
-    Overrides only skorch's documented hooks:
+    A method's net implements :meth:`train_outputs` and the other hooks listed
+    in :class:`BaseDeepClusterer`. This class overrides only skorch's
+    documented hooks:
+
+    - ``initialize_module`` builds ``module_``, then the training augmenter
+      ``augmenter_`` from ``augmenter_factory`` (a module skorch moves to
+      ``device``).
+    - ``train_step_single`` standardises the batch with
+      ``module_.standardize``, calls :meth:`train_outputs` and
+      ``get_loss(y_pred, y_true)``, and back-propagates; its result, which
+      skorch passes to ``on_batch_end``, holds ``loss``, ``y_pred`` and
+      ``y_true``.
 
     - ``on_epoch_begin`` seeds torch from ``(seed, epoch index)`` (see
       :func:`epoch_seed`), so an epoch's shuffling and augmentations do not
@@ -234,10 +127,36 @@ class ResumableNet(NeuralNet):
     each fit draws a new seed).
     """
 
-    def __init__(self, module, *args, seed: int = 0, owner: str = "estimator", **kwargs):
+    def __init__(self, module, *args, seed: int = 0, owner: str = "estimator", augmenter_factory=None, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.seed = seed
         self.owner = owner
+        self.augmenter_factory = augmenter_factory
+
+    def initialize_module(self):
+        """Build the network, then the augmenter (a module result is moved to ``device``)."""
+        super().initialize_module()
+        augmenter = self.augmenter_factory()
+        self.augmenter_ = augmenter.to(self.device) if isinstance(augmenter, torch.nn.Module) else augmenter
+        return self
+
+    def train_step_single(self, batch, **fit_params):
+        """One training step: standardise, the method's :meth:`train_outputs`, ``get_loss``, backward."""
+        self._set_training(True)
+        x, y = unpack_data(batch)
+        x = self.module_.standardize(to_tensor(x, device=self.device))
+        y_pred, y_true = self.train_outputs(x, y)
+        loss = self.get_loss(y_pred, y_true, X=x, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred, "y_true": y_true}
+
+    def train_outputs(self, x: torch.Tensor, y) -> tuple[Any, Any]:
+        """The method's forward pass on one standardised training batch: ``(y_pred, y_true)`` for ``get_loss``.
+
+        ``y`` holds the dataset's targets for the batch (zeros unless the
+        method sets ``dataset.targets``); augmentations happen here.
+        """
+        raise NotImplementedError
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X, y, **kwargs)
@@ -291,12 +210,78 @@ class ResumableNet(NeuralNet):
 
 
 class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
-    """Common parameters, validation, seeding and the fit template.
+    """Common parameters, validation, seeding and the fit template: the contract a method is written against.
 
-    Subclasses define ``__init__`` (storing arguments only), ``_net_class``
-    (their private skorch ``NeuralNet``), ``_net_kwargs(sample_shape, mean,
-    scale)`` with the method's module and criterion, and may override
-    ``_finish_fit(dataset)`` and ``_batch_scores(outputs)``.
+    A method is an estimator deriving from this class and a private skorch
+    net deriving from :class:`ResumableNet`. These are all the hooks either
+    may override; anything else (``fit``, ``predict``, ``_build_net``, ...)
+    stays the base's, except that a public method may be redefined to give
+    it the method's own docstring.
+
+    Estimator, in the order ``fit`` calls them:
+
+    - ``__init__(self, n_clusters=..., *, ...)``: every parameter in the
+      signature, each stored under its own name and nothing else; the body
+      is ``self._store_params(locals())``. The method's
+      ``_parameter_constraints`` extend the base's.
+    - ``_net_class`` (class attribute, required): the method's
+      :class:`ResumableNet` subclass.
+    - ``_check_params_vs_input(X) -> None``: raise ``ValueError`` for
+      parameters that the validated 2-D training data ``X`` (samples of
+      shape ``input_shape_``) or other parameters rule out. Call ``super()``
+      first; runs on every fit, warm starts included; sets nothing.
+    - ``_method_callbacks() -> list of (name, callback)``: callbacks added
+      after the user's copies (default: none).
+    - ``_net_kwargs(sample_shape) -> dict``: the method's keyword arguments
+      for ``_net_class``: ``module`` (a class called with ``input_shape``,
+      ``backbone``, ``backbone_kwargs``, ``mean`` and ``scale``, which the
+      base supplies, and exposing ``standardize(x)``), ``criterion`` and
+      ``criterion__*``, and the net's own arguments. They update the base's
+      (e.g. ``iterator_train__shuffle``). Reads parameters and sets no state;
+      called on a fit that builds a new net, not on a warm start.
+    - ``_default_augmenter(sample_shape, fill)`` (static method): what
+      ``augment="auto"`` builds, a callable (usually a module) from a
+      standardised batch to a transformed batch of the same shape; ``fill``
+      is the standardised value of a 0 pixel. Default:
+      :func:`~deepclust_sklearn.augment.default_augmenter`.
+    - ``_finish_fit(dataset) -> ndarray of shape (n_samples, n_outputs)``:
+      after training, on every fit: set the method's fitted attributes
+      (names ending in ``_``) and return the training data's per-cluster
+      scores, higher meaning more likely; ``labels_`` come from their
+      argmax. Default: :meth:`_cluster_scores`.
+    - ``_batch_scores(outputs) -> ndarray of shape (batch, n_outputs)``: one
+      batch of ``forward_outputs`` (numpy) to the same scores; used by
+      ``_cluster_scores``, ``predict`` and ``transform``. Default: the
+      outputs (probabilities).
+    - ``_transform_from_scores(scores) -> ndarray``: a batch of scores, in
+      label order, to what ``transform`` returns. Default: the scores.
+
+    Net (a :class:`ResumableNet` subclass):
+
+    - ``__init__(module, *args, <its own arguments>, **kwargs)``: store the
+      arguments ``_net_kwargs`` gives it; pass the rest to ``super()``.
+    - ``initialize_module() -> self``: ``super()`` builds ``module_`` and
+      ``augmenter_``; add the method's other modules and state
+      (DeepCluster's ``top_layer_``, DAC's ``schedule_``).
+    - ``train_outputs(x, y) -> (y_pred, y_true)`` (required): the forward
+      pass on one standardised training batch ``x``, augmentations included;
+      ``y`` holds the dataset's targets (zeros unless the method sets
+      ``dataset.targets``).
+    - ``get_loss(y_pred, y_true, X=None, training=False) -> scalar tensor``:
+      skorch's; the default is ``criterion_(y_pred, y_true)``. Changes no
+      state.
+    - ``on_batch_end(net, batch=None, training=None, **step)``: per-batch
+      statistics for the history, from ``step["y_pred"]`` and
+      ``step["y_true"]``; call ``super()`` first (it stops on a non-finite
+      loss).
+    - ``on_epoch_begin`` / ``on_epoch_end(net, dataset_train=None, ...)``:
+      the method's per-epoch steps, recorded with ``history.record``; call
+      ``super()`` (``on_epoch_begin``'s seeds the epoch). A method that
+      ends training itself calls ``record_stop_reason(reason)``.
+    - ``forward_outputs(module, x) -> tensor of shape (batch, n_outputs)``:
+      what inference keeps of ``module(x)``, where ``module`` is ``module_``
+      or its float64 copy on the CPU (so it must not read ``module_``).
+      Default: ``module(x)``.
     """
 
     _parameter_constraints: dict = {
@@ -382,10 +367,16 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             )
         return X, self.input_shape_, output_dtype
 
+    def _store_params(self, arguments: dict) -> None:
+        """The body of every ``__init__``: store each parameter as given (``arguments``: its ``locals()``)."""
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
+
     # ------------------------------------------------------------- training
-    def _check_n_samples(self, n_samples: int) -> None:
-        if n_samples < self.n_clusters:
-            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+    def _check_params_vs_input(self, X: np.ndarray) -> None:
+        """Check the parameters against the validated training data (a hook, see the class docstring)."""
+        if len(X) < self.n_clusters:
+            raise ValueError(f"n_samples={len(X)} should be >= n_clusters={self.n_clusters}.")
 
     def _backbone(self, sample_shape: tuple[int, ...]) -> tuple[type, dict]:
         from .networks import default_backbone
@@ -428,13 +419,21 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             return Identity
         return functools.partial(copy.deepcopy, self.augment)
 
-    def _net_kwargs(self, sample_shape, mean, scale) -> dict[str, Any]:
+    def _net_kwargs(self, sample_shape: tuple[int, ...]) -> dict[str, Any]:
+        """The method's keyword arguments for ``_net_class`` (a hook, see the class docstring)."""
         raise NotImplementedError
 
     def _build_net(self, sample_shape, mean, scale, device):
         # skorch initialises (mutates) callbacks: train copies, read results from net_.callbacks_
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])] + self._method_callbacks()
+        backbone, backbone_kwargs = self._backbone(sample_shape)
         kwargs = dict(
+            module__input_shape=sample_shape,
+            module__backbone=backbone,
+            module__backbone_kwargs=backbone_kwargs,
+            module__mean=torch.from_numpy(mean),
+            module__scale=torch.from_numpy(scale),
+            augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -450,11 +449,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             iterator_train__shuffle=True,
             iterator_valid__collate_fn=keep_batch,
         )
-        kwargs.update(self._net_kwargs(sample_shape, mean, scale))  # a method may override defaults
+        kwargs.update(self._net_kwargs(sample_shape))  # a method may override defaults
         return self._net_class(**kwargs)
 
     def _method_callbacks(self) -> list:
-        """Callbacks the method itself adds after the user's, as ``(name, callback)`` pairs."""
+        """Callbacks the method itself adds after the user's, as ``(name, callback)`` pairs (a hook)."""
         return []
 
     def _torch_seed(self) -> int:
@@ -485,8 +484,8 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         if not continuing:
             self._forget_fit()
         X2d, sample_shape, _ = self._validate_input(X, reset=not continuing)
-        self._check_n_samples(len(X2d))
         self._n_train = len(X2d)
+        self._check_params_vs_input(X2d)
         dataset = ArrayDataset(X2d, sample_shape)
         try:
             with torch.random.fork_rng(devices=self._rng_devices(device)):
@@ -516,7 +515,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             delattr(self, name)
 
     def _finish_fit(self, dataset: ArrayDataset) -> np.ndarray:
-        """Method-specific work once the network is trained (e.g. pick a sub-head).
+        """Method-specific work once the network is trained (a hook, see the class docstring).
 
         Returns the training data's cluster scores, from which ``labels_`` come.
         """
@@ -528,7 +527,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
 
     # ------------------------------------------------------------ inference
     def _batch_scores(self, outputs: np.ndarray) -> np.ndarray:
-        """One batch of the net's ``evaluation_step`` outputs -> per-cluster scores (here the same)."""
+        """One batch of the net's ``forward_outputs`` -> per-cluster scores (a hook; here the same)."""
         return outputs
 
     def _set_labels(self, scores: np.ndarray) -> None:
@@ -588,7 +587,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         )
 
     def _transform_from_scores(self, scores: np.ndarray) -> np.ndarray:
-        """What ``transform`` returns for the per-cluster scores (probabilities here)."""
+        """What ``transform`` returns for the per-cluster scores (a hook; probabilities here)."""
         return scores
 
     def predict(self, X) -> np.ndarray:

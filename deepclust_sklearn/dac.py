@@ -7,10 +7,8 @@ from numbers import Integral, Real
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 
-from ._base import BaseDeepClusterer, ResumableNet, build_augmenter
+from ._base import BaseDeepClusterer, ResumableNet
 from .losses import DACLoss
 from .networks import ClusteringNet, DACHead
 
@@ -52,20 +50,17 @@ class _DACSchedule:
 
 
 class _DACNet(ResumableNet):
-    """skorch net for DAC: overrides ``train_step_single``, ``get_loss``,
-    ``evaluation_step``, ``initialize_module`` and the epoch hooks.
+    """skorch net for DAC: ``initialize_module``, ``train_outputs``, ``get_loss``,
+    ``forward_outputs`` and the batch and epoch hooks.
 
     Each epoch trains with the current thresholds ``u(λ)``, ``l(λ)``, then
     advances ``λ`` by one step; once ``u(λ) <= l(λ)`` the next epoch does not
     start (skorch's stop signal, as ``EarlyStopping`` uses).
     """
 
-    def __init__(
-        self, module, *args, augmenter_factory=None, schedule=None, targets="clean", consistency=0.0, views=1, **kwargs
-    ):
+    def __init__(self, module, *args, schedule=None, targets="clean", consistency=0.0, views=1, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.views = views
-        self.augmenter_factory = augmenter_factory
         self.schedule = schedule
         self.targets = targets
         self.consistency = consistency
@@ -73,7 +68,6 @@ class _DACNet(ResumableNet):
     def initialize_module(self):
         """Build the network, the augmenter and a fresh copy of the schedule."""
         super().initialize_module()
-        self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
         self.schedule_ = _DACSchedule(**self.schedule)
         return self
 
@@ -108,15 +102,25 @@ class _DACNet(ResumableNet):
         self.record_stop_reason("schedule ended (u <= l)" if self.schedule_.done else None)
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
 
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        """Count a training batch's selected pairs (positive, negative, all) for the history."""
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training:
+            targets = kwargs["y_true"] if self.targets == "clean" else kwargs["y_pred"]
+            similarity = DACLoss.similarity(targets.detach())
+            positive, negative = DACLoss.select_pairs(similarity, self.schedule_.upper, self.schedule_.lower)
+            n = len(similarity)
+            self.pairs_ += torch.tensor(
+                [positive.sum().item(), negative.sum().item(), n * (n - 1)], dtype=torch.float64
+            )
+
     # ---- training step ------------------------------------------------------
     def _label_features(self, x_standardized: torch.Tensor) -> torch.Tensor:
         probs = self.module_.heads["cluster"](self.module_.features(x_standardized))[0]
         return F.normalize(probs, dim=1)
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        x, _ = unpack_data(batch)
-        x = self.module_.standardize(to_tensor(x, device=self.device))
+    def train_outputs(self, x, y):
+        """The augmented views' label features, and the clean images' (or ``None`` when unused)."""
         augmented = self.augmenter_(x.repeat(self.views, *([1] * (x.dim() - 1))))
         label_features = self._label_features(augmented)
         clean = None
@@ -129,27 +133,20 @@ class _DACNet(ResumableNet):
             # (the benchmarked behaviour).
             with torch.no_grad():
                 clean = self._label_features(x).repeat(self.views, 1)
-        targets = clean if self.targets == "clean" else None
-        loss = self.get_loss((label_features, targets), None, X=x, training=True)
-        if self.consistency > 0:
-            # DAC*'s consistency term: ||l(aug x) - l(x)||^2, the clean side held fixed
-            loss = loss + self.consistency * (label_features - clean).pow(2).sum(dim=1).mean()
-        loss.backward()
-        return {"loss": loss, "y_pred": label_features}
+        return label_features, clean
 
     def get_loss(self, y_pred, y_true=None, X=None, training=False):
-        """DAC loss with the current thresholds; counts selected pairs for the history."""
-        label_features, targets = y_pred
-        reference = (label_features if targets is None else targets).detach()
-        positive, negative = DACLoss.select_pairs(
-            DACLoss.similarity(reference), self.schedule_.upper, self.schedule_.lower
-        )
-        if training:
-            n = len(reference)
-            self.pairs_ += torch.tensor(
-                [positive.sum().item(), negative.sum().item(), n * (n - 1)], dtype=torch.float64
-            )
-        return self.criterion_.pair_loss(label_features, positive, negative)
+        """:class:`~deepclust_sklearn.losses.DACLoss` with the current thresholds, plus the consistency term.
+
+        ``y_true``: the clean images' label features, which select the pairs
+        with ``targets="clean"`` and anchor the consistency term.
+        """
+        targets = y_true if self.targets == "clean" else None
+        loss = self.criterion_(y_pred, targets, upper=self.schedule_.upper, lower=self.schedule_.lower)
+        if self.consistency > 0:
+            # DAC*'s consistency term: ||l(aug x) - l(x)||^2, the clean side held fixed
+            loss = loss + self.consistency * (y_pred - y_true).pow(2).sum(dim=1).mean()
+        return loss
 
     # ---- inference ----------------------------------------------------------
     def forward_outputs(self, module, x):
@@ -274,14 +271,7 @@ class DACEstimator(BaseDeepClusterer):
         ``positive_pairs`` and ``selected_pairs`` (fractions of all pairs
         seen), and on the last row ``stop``. The same object as
         ``net_.history``.
-    input_shape_ : tuple of int
-        Shape of one sample as the network sees it: ``(C, H, W)`` for
-        images, ``(n_features,)`` for vectors.
-    n_features_in_ : int
-        Number of values per sample (``C * H * W`` for images).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, defined only when ``X`` is a
-        DataFrame with string column names.
+    input_shape_, n_features_in_, feature_names_in_ : see :class:`~deepclust_sklearn.IICEstimator`
 
     See Also
     --------
@@ -360,30 +350,7 @@ class DACEstimator(BaseDeepClusterer):
         random_state=None,
         warm_start: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.upper = upper
-        self.lower = lower
-        self.lower_rate = lower_rate
-        self.threshold_step = threshold_step
-        self.targets = targets
-        self.consistency = consistency
-        self.balance = balance
-        self.views = views
-        self.head_layers = head_layers
-        self.image_shape = image_shape
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.augment = augment
-        self.optimizer = optimizer
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.callbacks = callbacks
-        self.device = device
-        self.verbose = verbose
-        self.random_state = random_state
-        self.warm_start = warm_start
+        self._store_params(locals())
 
     @staticmethod
     def _default_augmenter(sample_shape, fill):
@@ -402,27 +369,23 @@ class DACEstimator(BaseDeepClusterer):
             )
         return BaseDeepClusterer._default_augmenter(sample_shape, fill)
 
-    def _net_kwargs(self, sample_shape, mean, scale) -> dict:
+    def _check_params_vs_input(self, X) -> None:
+        super()._check_params_vs_input(X)
         if self.upper <= self.lower:
             raise ValueError(
                 f"upper={self.upper} must be greater than lower={self.lower}: the schedule would end "
                 "before the first epoch."
             )
-        backbone, backbone_kwargs = self._backbone(sample_shape)
+
+    def _net_kwargs(self, sample_shape) -> dict:
         return dict(
             module=ClusteringNet,
-            module__input_shape=sample_shape,
-            module__backbone=backbone,
-            module__backbone_kwargs=backbone_kwargs,
             module__heads={"cluster": self.n_clusters},
             module__n_subheads=1,
-            module__mean=torch.from_numpy(mean),
-            module__scale=torch.from_numpy(scale),
             module__head=DACHead,
             module__head_kwargs={"n_layers": self.head_layers},
             criterion=DACLoss,
             criterion__balance=self.balance,
-            augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             schedule=dict(upper=self.upper, lower=self.lower, lower_rate=self.lower_rate, step=self.threshold_step),
             targets=self.targets,
             consistency=self.consistency,

@@ -9,12 +9,11 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import Sampler
 
-from ._base import BaseDeepClusterer, ResumableNet, build_augmenter, net_outputs
+from ._base import BaseDeepClusterer, ResumableNet
+from ._data import net_outputs
 from .clustering import FaissKMeans, PCAWhitenL2
 from .networks import EmbeddingNet
 
@@ -66,41 +65,28 @@ def _reset_top_layer(layer: nn.Linear) -> None:
 
 
 class _DeepClusterNet(ResumableNet):
-    """skorch net for DeepCluster: overrides ``initialize_module``,
-    ``train_step_single`` and the epoch/train hooks.
+    """skorch net for DeepCluster: ``initialize_module``, ``train_outputs`` and the train and epoch hooks.
 
     ``on_epoch_begin`` re-clusters: features of the un-augmented training
     data (eval mode) -> :class:`PCAWhitenL2` -> :class:`FaissKMeans` with
     ``n_pseudo_clusters`` and a fresh seed; the assignments become the
     dataset's targets and the sampler's labels, and a new top layer with its
     optimiser state is re-initialised (a fresh layer and, in effect, a fresh
-    optimiser for it: its momentum buffers are dropped). ``evaluation_step``
-    (skorch's own) returns the features.
+    optimiser for it: its momentum buffers are dropped). Inference
+    (``forward_outputs``, the base's) returns the features.
     """
 
-    def __init__(
-        self,
-        module,
-        *args,
-        augmenter_factory=None,
-        n_pseudo_clusters=100,
-        pca_components=256,
-        kmeans_iter=20,
-        reassign=1,
-        **kwargs,
-    ):
+    def __init__(self, module, *args, n_pseudo_clusters=100, pca_components=256, kmeans_iter=20, reassign=1, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.reassign = reassign
-        self.augmenter_factory = augmenter_factory
         self.n_pseudo_clusters = n_pseudo_clusters
         self.pca_components = pca_components
         self.kmeans_iter = kmeans_iter
 
     def initialize_module(self):
-        """Build the network, the top layer (a second module skorch tracks) and the augmenter."""
+        """Build the network, the augmenter and the top layer (a second module skorch tracks)."""
         super().initialize_module()
         self.top_layer_ = nn.Linear(self.module_.out_features, self.n_pseudo_clusters).to(self.device)
-        self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
         self.previous_assignment_ = None
         return self
 
@@ -147,14 +133,9 @@ class _DeepClusterNet(ResumableNet):
         for param in self.top_layer_.parameters():
             self.optimizer_.state.pop(param, None)
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        x, pseudo_labels = unpack_data(batch)
-        x = self.augmenter_(self.module_.standardize(to_tensor(x, device=self.device)))
-        logits = self.top_layer_(F.relu(self.module_.features(x)))
-        loss = self.get_loss(logits, pseudo_labels, X=x, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": logits}
+    def train_outputs(self, x, y):
+        """Top-layer logits of the augmented batch, and its pseudo-labels ``y`` (skorch's cross-entropy)."""
+        return self.top_layer_(F.relu(self.module_.features(self.augmenter_(x)))), y
 
 
 class DeepClusterEstimator(BaseDeepClusterer):
@@ -253,14 +234,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         ``kmeans_objective``, ``empty_clusters`` and ``nmi_previous`` (NMI
         between these pseudo-labels and the previous re-clustering's, a
         label-free measure of stability; ``None`` on a fit's first).
-    input_shape_ : tuple of int
-        Shape of one sample as the network sees it: ``(C, H, W)`` for
-        images, ``(n_features,)`` for vectors.
-    n_features_in_ : int
-        Number of values per sample (``C * H * W`` for images).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, defined only when ``X`` is a
-        DataFrame with string column names.
+    input_shape_, n_features_in_, feature_names_in_ : see :class:`~deepclust_sklearn.IICEstimator`
 
     See Also
     --------
@@ -348,29 +322,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         random_state=None,
         warm_start: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.n_pseudo_clusters = n_pseudo_clusters
-        self.pca_components = pca_components
-        self.kmeans_iter = kmeans_iter
-        self.reassign = reassign
-        self.embedding_dim = embedding_dim
-        self.sobel = sobel
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.image_shape = image_shape
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.augment = augment
-        self.optimizer = optimizer
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.callbacks = callbacks
-        self.device = device
-        self.verbose = verbose
-        self.random_state = random_state
-        self.warm_start = warm_start
+        self._store_params(locals())
 
     def _pseudo_k(self, n_samples: int) -> int:
         if self.n_pseudo_clusters is None:
@@ -396,26 +348,19 @@ class DeepClusterEstimator(BaseDeepClusterer):
             return self.pca_components
         return max(2, min(self.embedding_dim // 16, self.n_features_in_))
 
-    def _check_n_samples(self, n_samples: int) -> None:
-        super()._check_n_samples(n_samples)
-        self._pseudo_k(n_samples)  # raises on a k the data cannot fill, warm refits included
+    def _check_params_vs_input(self, X) -> None:
+        super()._check_params_vs_input(X)
+        self._pseudo_k(len(X))  # raises on a k the data cannot fill
+        if self.sobel and len(self.input_shape_) != 3:
+            raise ValueError(f"sobel=True needs images; X has samples of shape {self.input_shape_}.")
 
-    def _net_kwargs(self, sample_shape, mean, scale) -> dict:
-        if self.sobel and len(sample_shape) != 3:
-            raise ValueError(f"sobel=True needs images; X has samples of shape {sample_shape}.")
-        backbone, backbone_kwargs = self._backbone(sample_shape)
+    def _net_kwargs(self, sample_shape) -> dict:
         kwargs = dict(
             module=EmbeddingNet,
-            module__input_shape=sample_shape,
-            module__backbone=backbone,
-            module__backbone_kwargs=backbone_kwargs,
-            module__mean=torch.from_numpy(mean),
-            module__scale=torch.from_numpy(scale),
             module__embedding_dim=self.embedding_dim,
             module__sobel=self.sobel,
             criterion=nn.CrossEntropyLoss,
             optimizer__weight_decay=self.weight_decay,
-            augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             n_pseudo_clusters=self._pseudo_k(self._n_train),
             pca_components=self._pca_components(),
             kmeans_iter=self.kmeans_iter,

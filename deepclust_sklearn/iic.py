@@ -10,10 +10,8 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch.callbacks import Callback, LRScheduler
-from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
 
-from ._base import BaseDeepClusterer, ResumableNet, build_augmenter
+from ._base import BaseDeepClusterer, ResumableNet
 from .losses import IICLoss
 from .networks import ClusteringNet
 
@@ -47,36 +45,21 @@ class _CosineLR(Callback):
 
 
 class _IICNet(ResumableNet):
-    """skorch net for IIC: overrides only ``train_step_single``, ``get_loss``,
-    ``evaluation_step``, ``initialize_module`` and the epoch hooks.
+    """skorch net for IIC: ``train_outputs``, ``get_loss``, ``forward_outputs`` and the batch and epoch hooks.
 
     Each step takes ``B`` images, makes ``repeats`` independently augmented
     copies of each, passes anchors and copies through the trunk together and
     scores every pair with :class:`~deepclust_sklearn.losses.IICLoss`, once
-    per sub-head of the heads scheduled for this epoch.
+    per sub-head of the heads scheduled for this epoch. Inference reads the
+    ``cluster`` head's sub-head ``selected_subhead_``, which the estimator
+    sets after training.
     """
 
-    def __init__(
-        self,
-        module,
-        *args,
-        augmenter_factory=None,
-        repeats=5,
-        head_schedule=("cluster",),
-        augment_anchors=True,
-        **kwargs,
-    ):
+    def __init__(self, module, *args, repeats=5, head_schedule=("cluster",), augment_anchors=True, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.augment_anchors = augment_anchors
-        self.augmenter_factory = augmenter_factory
         self.repeats = repeats
         self.head_schedule = head_schedule
-
-    def initialize_module(self):
-        """Build the network, then the augmenter (a module skorch moves to ``device``)."""
-        super().initialize_module()
-        self.augmenter_ = build_augmenter(self.augmenter_factory, self.device)
-        return self
 
     # ---- per-epoch schedule -------------------------------------------------
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -95,11 +78,18 @@ class _IICNet(ResumableNet):
             self.history.record("best_subhead_loss", None)
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
 
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        """Add a training batch's per-sub-head losses of the ``cluster`` head to the epoch's sums."""
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training and "cluster" in kwargs["y_pred"]:
+            with torch.no_grad():
+                weighted = self.criterion_(*kwargs["y_pred"]["cluster"]) * len(batch[0])
+            self.subhead_loss_sum_ = weighted if self.subhead_loss_sum_ is None else self.subhead_loss_sum_ + weighted
+            self.n_seen_ += len(batch[0])
+
     # ---- training step ------------------------------------------------------
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        x, _ = unpack_data(batch)
-        x = self.module_.standardize(to_tensor(x, device=self.device))
+    def train_outputs(self, x, y):
+        """Per trained head, ``(anchor_probs, copy_probs)``: ``(n_subheads, B * repeats, k)`` each."""
         n = len(x)
         anchors = self.augmenter_(x) if self.augment_anchors else x
         copies = self.augmenter_(x.repeat(self.repeats, *([1] * (x.dim() - 1))))
@@ -108,22 +98,13 @@ class _IICNet(ResumableNet):
         for head in self.trained_heads_:
             probs = self.module_.heads[head](features)
             outputs[head] = (probs[:, :n].repeat(1, self.repeats, 1), probs[:, n:])
-        loss = self.get_loss(outputs, None, X=x, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": outputs}
+        return outputs, None
 
     def get_loss(self, y_pred, y_true=None, X=None, training=False):
         """Sum over trained heads of the mean IIC loss over their sub-heads."""
         total = 0.0
-        for head, (anchor_probs, copy_probs) in y_pred.items():
-            per_subhead = self.criterion_(anchor_probs, copy_probs)
-            if head == "cluster" and training:
-                weighted = per_subhead.detach() * len(X)
-                self.subhead_loss_sum_ = (
-                    weighted if self.subhead_loss_sum_ is None else self.subhead_loss_sum_ + weighted
-                )
-                self.n_seen_ += len(X)
-            total = total + per_subhead.mean()
+        for anchor_probs, copy_probs in y_pred.values():
+            total = total + self.criterion_(anchor_probs, copy_probs).mean()
         return total
 
     # ---- inference ----------------------------------------------------------
@@ -354,27 +335,7 @@ class IICEstimator(BaseDeepClusterer):
         random_state=None,
         warm_start: bool = False,
     ) -> None:
-        self.n_clusters = n_clusters
-        self.overcluster = overcluster
-        self.n_subheads = n_subheads
-        self.entropy_weight = entropy_weight
-        self.repeats = repeats
-        self.head_schedule = head_schedule
-        self.image_shape = image_shape
-        self.module = module
-        self.module_kwargs = module_kwargs
-        self.augment = augment
-        self.optimizer = optimizer
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.callbacks = callbacks
-        self.device = device
-        self.verbose = verbose
-        self.random_state = random_state
-        self.warm_start = warm_start
+        self._store_params(locals())
 
     def _method_callbacks(self) -> list:
         user_schedules = [cb for cb in self.callbacks or [] if isinstance(cb, LRScheduler)]
@@ -401,7 +362,7 @@ class IICEstimator(BaseDeepClusterer):
             raise ValueError(
                 f"head_schedule must be a non-empty sequence of {sorted(allowed)}; got {self.head_schedule!r}."
             )
-        if self.overcluster_ is None:
+        if self._resolve_overcluster() is None:
             return (("cluster",),)
         return tuple(_HEADS if h == "both" else (h,) for h in schedule)
 
@@ -412,34 +373,27 @@ class IICEstimator(BaseDeepClusterer):
         overcluster = _OVERCLUSTER_FACTOR * self.n_clusters
         return overcluster if self._n_train >= _MIN_SAMPLES_PER_OVERCLUSTER * overcluster else None
 
-    def _net_kwargs(self, sample_shape, mean, scale) -> dict:
-        self.overcluster_ = self._resolve_overcluster()
-        schedule = self._head_schedule()
-        if not any("cluster" in heads for heads in schedule):
+    def _check_params_vs_input(self, X) -> None:
+        super()._check_params_vs_input(X)
+        if not any("cluster" in heads for heads in self._head_schedule()):
             raise ValueError(f"head_schedule={self.head_schedule!r} never trains the 'cluster' head.")
-        heads = {"cluster": self.n_clusters}
-        if self.overcluster_ is not None:
-            heads["overcluster"] = self.overcluster_
-        backbone, backbone_kwargs = self._backbone(sample_shape)
+
+    def _net_kwargs(self, sample_shape) -> dict:
+        heads = {"cluster": self.n_clusters, "overcluster": self._resolve_overcluster()}
         return dict(
             module=ClusteringNet,
-            module__input_shape=sample_shape,
-            module__backbone=backbone,
-            module__backbone_kwargs=backbone_kwargs,
-            module__heads=heads,
+            module__heads={name: k for name, k in heads.items() if k is not None},
             module__n_subheads=self.n_subheads,
-            module__mean=torch.from_numpy(mean),
-            module__scale=torch.from_numpy(scale),
             criterion=IICLoss,
             criterion__entropy_weight=self.entropy_weight,
-            augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             repeats=self.repeats,
-            head_schedule=schedule,
+            head_schedule=self._head_schedule(),
             callbacks__print_log__keys_ignored=["subhead_losses"],
         )
 
     def _finish_fit(self, dataset) -> np.ndarray:
         """Select the sub-head with the lowest loss in the last epoch that trained it."""
+        self.overcluster_ = self.net_.module__heads.get("overcluster")  # the head built on the first fit
         losses = [row["subhead_losses"] for row in self.net_.history if "subhead_losses" in row]
         self.best_subhead_ = int(np.argmin(losses[-1])) if losses else 0
         self.net_.selected_subhead_ = self.best_subhead_

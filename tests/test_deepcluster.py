@@ -104,7 +104,7 @@ def test_pseudo_labels_change_the_features(blobs):
 
 
 def _dataset(X):
-    from deepclust_sklearn._base import ArrayDataset
+    from deepclust_sklearn._data import ArrayDataset
 
     return ArrayDataset(np.asarray(X, dtype=np.float32), (X.shape[1],))
 
