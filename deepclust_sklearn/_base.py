@@ -180,11 +180,16 @@ class ResumableNet(NeuralNet):
         loss = kwargs.get("loss")
         if training and loss is not None and not torch.isfinite(loss).all():
             epoch, batch_index = len(self.history), len(self.history[-1, "batches"])
-            raise FloatingPointError(
-                f"{self.owner} diverged: the training loss became {float(loss.detach())} in epoch {epoch} "
-                f"(batch {batch_index}). Lower lr (now {self.lr}) or standardise the input; "
-                "labels from a diverged network would be meaningless."
+            self.raise_diverged(
+                f"the training loss became {float(loss.detach())} in epoch {epoch} (batch {batch_index})"
             )
+
+    def raise_diverged(self, what: str) -> None:
+        """Stop training with the ``FloatingPointError`` every method raises when its network diverges."""
+        raise FloatingPointError(
+            f"{self.owner} diverged: {what}. Lower lr (now {self.lr}) or standardise the input; "
+            "labels from a diverged network would be meaningless."
+        )
 
     def forward_outputs(self, module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """What inference keeps of ``module``'s output for a batch ``x``: the hook a method overrides.

@@ -100,7 +100,10 @@ class _DeepClusterNet(ResumableNet):
         Re-clustering during training uses the float32 network; the final
         k-means and inference use its float64 copy (see :func:`net_outputs`).
         """
-        return net_outputs(self, dataset, float64=float64)
+        features = net_outputs(self, dataset, float64=float64)
+        if not np.isfinite(features).all():  # the loss can stay finite while the features overflow
+            self.raise_diverged(f"its features became NaN or infinite by epoch {len(self.history)}")
+        return features
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
