@@ -151,8 +151,16 @@ def test_default_pseudo_cluster_count(blobs):
 
 
 def test_default_pca_components():
-    assert DeepClusterEstimator()._pca_components() == 16
-    assert DeepClusterEstimator(embedding_dim=64)._pca_components() == 4
+    def fitted_width(n_features, **params):  # the default reads the fitted input width
+        est = DeepClusterEstimator(**params)
+        est.n_features_in_ = n_features
+        return est._pca_components()
+
+    assert fitted_width(784) == 16
+    assert fitted_width(784, embedding_dim=64) == 4
+    assert fitted_width(3) == 3  # capped at the input's width: features of 3 values vary along ~3 directions
+    assert fitted_width(1) == 2  # but never below 2
+    assert fitted_width(3, pca_components=10) == 10  # an explicit value is kept
 
 
 def test_too_many_pseudo_clusters(blobs):
