@@ -604,6 +604,9 @@ def _covariance(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return scatter / (len(X) - 1)
 
 
+_AT_MEAN_RTOL = 1e-10  # relative distance to the mean below which a row is the mean (float64 rounding)
+
+
 def _principal_axes_few_samples(X: np.ndarray, mean: np.ndarray, n_components: int):
     """Leading variances, axes (rows) and total variance from the SVD of the centred rows.
 
@@ -651,8 +654,10 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Divide each component by :math:`\sqrt{\lambda + \varepsilon}`
         (DeepCluster's eigen power -0.5). ``False`` keeps the plain PCA scores.
     l2_normalize : bool, default=True
-        Scale every output row to unit L2 norm (rows that are exactly zero
-        stay zero).
+        Scale every output row to unit L2 norm. Rows at the mean up to
+        float64 rounding (within ``1e-10`` of the row's and the mean's
+        norms, e.g. every row of identical samples) stay zero instead of
+        becoming a unit vector in the direction of their rounding error.
     eps : float, default=1e-5
         Added to every eigenvalue before whitening. It is absolute, so it
         assumes features of order 1 or larger: variances well below ``eps``
@@ -790,11 +795,19 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             projection = projection / np.sqrt(self.explained_variance_ + self.eps)
         out = np.empty((len(X), self.n_components_), dtype=_output_dtype(X))
         for rows in _chunks(len(X), _chunk_rows(max(X.shape[1], self.n_components_))):
-            Z = (np.asarray(X[rows], dtype=np.float64) - self.mean_) @ projection
+            chunk = np.asarray(X[rows], dtype=np.float64)
+            centred = chunk - self.mean_
+            Z = centred @ projection
             norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))  # not finite when a row overflows float64
             if not np.isfinite(norms).all():
                 raise ValueError("X has values too large: its projection overflows float64 (inf); rescale X.")
             if self.l2_normalize:
+                # a row at the mean up to float64 rounding (e.g. identical samples) stays at 0: its
+                # rounding residue would otherwise be scaled up to an arbitrary unit direction
+                scale = np.linalg.norm(chunk, axis=1) + np.linalg.norm(self.mean_)
+                at_mean = np.linalg.norm(centred, axis=1) <= _AT_MEAN_RTOL * scale
+                Z[at_mean] = 0.0
+                norms[at_mean] = 0.0
                 Z /= np.where(norms > 0, norms, 1.0)[:, None]
             out[rows] = Z
         return out

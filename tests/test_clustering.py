@@ -533,3 +533,25 @@ def test_pca_whiten_overflowing_covariance_and_projection():
     pca = PCAWhitenL2(n_components=8).fit(X)
     with pytest.raises(ValueError, match=r"its projection overflows float64 \(inf\); rescale X"):
         pca.transform(np.full((2, 8), 1e300))
+
+
+def test_pca_whiten_l2_keeps_rows_at_the_mean_at_zero():
+    """Identical rows (up to float64 rounding) stay at 0 instead of becoming random unit vectors."""
+    row = np.array([0.3, -0.1, 0.7, 0.2])
+    X = np.tile(row, (10, 1))
+    X[-2:] += 1e-16 * np.array([1.0, -1.0, 1.0, 0.0])  # the residue a float64 network leaves
+    Z = PCAWhitenL2(n_components=2).fit_transform(X)
+    np.testing.assert_array_equal(Z, 0.0)
+    # genuine rows keep unit norm, even close to one another (1e-6 apart, as float32 features can be)
+    Y = np.random.default_rng(0).normal(size=(20, 4)) * 1e-6 + row
+    np.testing.assert_allclose(np.linalg.norm(PCAWhitenL2(n_components=2).fit_transform(Y), axis=1), 1.0)
+
+
+def test_pca_whiten_l2_few_samples_matches_the_covariance_route():
+    """With fewer samples than features the axes come from an SVD; they equal the covariance's."""
+    X = np.random.default_rng(1).normal(size=(12, 30))
+    few = PCAWhitenL2(n_components=5).fit(X)
+    cov = np.cov(X.T)
+    eigvals, eigvecs = np.linalg.eigh(cov)
+    np.testing.assert_allclose(few.explained_variance_, eigvals[::-1][:5], rtol=1e-10)
+    np.testing.assert_allclose(np.abs(few.components_ @ eigvecs[:, ::-1][:, :5]), np.eye(5), atol=1e-8)
