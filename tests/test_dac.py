@@ -167,13 +167,19 @@ def test_parameter_validation(X, name, value, msg):
 def test_learns_separated_blobs():
     from sklearn.metrics import adjusted_rand_score
 
-    X, y = make_blobs(n_samples=100, centers=5, n_features=2, cluster_std=0.6, random_state=0)
-    est = tiny(n_clusters=5, max_epochs=46, module_kwargs={"hidden": (64,)}).fit(X)
-    # the whole schedule (46 epochs); measured ARI 0.975 / 0.925 / 0.951 for seeds 0-2, k-means 0.975.
-    # Overlapping blobs with 3 clusters defeat DAC's head: with k=3 its batch-normalised, ReLU'd
-    # logits cap how far apart two clusters' label features get (README, "DAC: what was measured").
+    X, y = make_blobs(n_samples=300, centers=5, n_features=10, cluster_std=0.6, random_state=0)
+    est = tiny(
+        n_clusters=5, batch_size=32, views=2, threshold_step=0.0198, max_epochs=46, module_kwargs={"hidden": (64,)}
+    ).fit(X)
+    # The whole schedule at twice the paper's threshold_step (23 epochs). Estimator seeds 0-7,
+    # native (AVX2, 1 and 2 threads) and ATEN_CPU_CAPABILITY=default: ARI 1.00 in all 24 runs.
+    # Broken: an untrained network (lr=1e-12) scores 0.28-0.54, two blobs merged into one 0.78,
+    # random labels ~0. The old set-up (100 points, 5 blobs in 2-D, batch 16, one view, 46 epochs)
+    # scored 0.02-0.97 over seeds 0-7 on both paths (5 of 8 below 0.8 on Intel/MKL): DAC merges
+    # clusters on tiny data. Measured on the way: 300 points with one view gave 0.72 at seed 1 on
+    # the default path; two views on 200 points 0.81 at seed 1 natively.
     assert est.history_[-1, "stop"] == "schedule ended (u <= l)"
-    assert adjusted_rand_score(y, est.labels_) > 0.8
+    assert adjusted_rand_score(y, est.labels_) > 0.9
 
 
 def test_warm_start_with_new_max_epochs_marks_the_last_row(X):

