@@ -5,7 +5,7 @@ here keeps that command working. It trains the three estimators with their
 defaults on digits (about 95 s on 2 CPU cores), the heaviest test in the
 suite. The other examples train for minutes each or write image files into
 the checkout, so only the fast ``precomputed_embeddings.py`` joins it, and
-``image_folder.py`` with ``--quick`` (5 epochs) in a temporary folder.
+``image_folder.py`` with ``--quick`` (3 epochs) in a temporary folder.
 """
 
 from __future__ import annotations
@@ -81,10 +81,15 @@ def test_image_folder_writes_loads_clusters_and_assigns_pngs(tmp_path):
     out = run_example("image_folder.py", "--quick", "--folder", str(folder))
     assert "loaded memmap (1697, 1, 8, 8) float32 from 1697 files" in out, out
     assert len(list((folder / "train").rglob("*.png"))) == 1697 and len(list((folder / "new").rglob("*.png"))) == 100
-    # seed 0, 3 epochs: measured ACC 0.911 on the folder, 0.870 on new/ (2 CPU threads)
+    # --quick (3 epochs), estimator seeds 0-7, native (AVX2) and ATEN_CPU_CAPABILITY=default on
+    # 1 thread, and native on 2 threads (as here) for seeds 0-2: ACC 0.755-0.911 on the folder
+    # (0.911 at seed 0 on 2 threads, 0.902 on 1), 0.750-0.870 on new/. The old bars (0.75, 0.7)
+    # held at seed 2 by 0.005 and 0.05. Random labels score ~0.11; DeepCluster's untrained
+    # features already score ~0.89 on digits (see the quickstart test), so the bars check the
+    # folder -> memmap -> clusters -> predict pipeline, not the training.
     acc = float(re.search(r"^DeepClusterEstimator: ACC (\d\.\d+)", out, flags=re.M).group(1))
-    assert acc > 0.75, out
+    assert acc > 0.55, out
     assert sorted(p.name for p in (folder / "contact_sheets").iterdir()) == [f"cluster_{k}.png" for k in range(10)]
     assert len(re.findall(r"^  new/\d/\d{4}\.png -> cluster \d$", out, flags=re.M)) == 5, out
     new_acc = float(re.search(r"^new images: 100 assigned with predict, ACC (\d\.\d+)", out, flags=re.M).group(1))
-    assert new_acc > 0.7, out
+    assert new_acc > 0.55, out
