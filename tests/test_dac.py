@@ -112,6 +112,7 @@ def test_targets_choose_which_outputs_select_the_pairs(X):
     same = tiny(max_epochs=1, targets="same", augment=Blank()).fit(X)
     clean = tiny(max_epochs=1, targets="clean", augment=Blank()).fit(X)
     assert same.history_[0, "positive_pairs"] == pytest.approx(1.0)
+    # estimator seeds 0-7, native and ATEN_CPU_CAPABILITY=default (identical): 0.23-0.52
     assert clean.history_[0, "positive_pairs"] < 0.9
 
 

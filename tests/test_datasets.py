@@ -366,7 +366,7 @@ def test_make_image_blobs_zero_noise_equals_prototypes():
 def test_make_image_blobs_separable():
     X, y = make_image_blobs(200, 3, noise=0.1, random_state=0)
     pred = KMeans(n_clusters=3, n_init=10, random_state=0).fit_predict(X.reshape(len(X), -1))
-    assert adjusted_rand_score(y, pred) > 0.9
+    assert adjusted_rand_score(y, pred) > 0.9  # KMeans random_state 0-7: 1.00 every time (no torch)
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,9 @@ def test_history_rows(X):
         else:
             assert len(row["subhead_losses"]) == TINY["n_subheads"]
             assert row["best_subhead_loss"] == min(row["subhead_losses"])
-    # the loss is a negative mutual information and training lowers it
+    # the loss is a negative mutual information and training lowers it. Estimator seeds 0-7,
+    # native (1 and 2 threads) and ATEN_CPU_CAPABILITY=default, identical on all three: first
+    # -1.107 to -1.089, last -1.249 to -1.110, a drop of 0.021-0.142.
     cluster_losses = [row["best_subhead_loss"] for row in est.history_ if row["heads"] == "cluster"]
     assert cluster_losses[-1] < cluster_losses[0] < 0.05
 
@@ -195,12 +197,13 @@ def test_learns_image_blobs():
 @pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
 def test_learns_vector_blobs():
     X, y = make_blobs(n_samples=150, centers=3, n_features=5, cluster_std=0.5, random_state=1)
-    est = clone(tiny(max_epochs=10, batch_size=16)).fit(X)
+    est = clone(tiny(max_epochs=10, batch_size=16, random_state=5)).fit(X)
     # Estimator seeds 0-7, native (AVX2) and ATEN_CPU_CAPABILITY=default: ACC 1.00 in all 16
     # runs. At batch 32 (half the steps) seed 0 scored 0.913 on both paths, 2 samples above the
-    # old bar of 0.9; seeds 1-7 1.00. An untrained network (lr=1e-12) scores 0.48-0.99 over
-    # seeds 0-7: a random partition of 3 separated blobs is sometimes right, so
-    # test_learns_image_blobs is the one that shows IIC learning. Random labels ~0.38.
+    # old bar of 0.9; seeds 1-7 1.00. An untrained network (lr=1e-12, batch 16) scores 0.53-0.99
+    # over seeds 0-7: a random partition of 3 separated blobs is sometimes right (0.96 at seed
+    # 0), so the seed is 5, where it scores 0.53 and the bar tells training from none. Random
+    # labels ~0.38.
     assert clustering_accuracy(y, est.labels_) >= 0.95
 
 
