@@ -36,29 +36,31 @@ def test_quickstart_clusters_digits_with_every_method():
     """``python examples/quickstart.py`` as the README runs it, each method's ACC above a measured bar.
 
     Kept whole, defaults and all: it is the suite's only run of the three
-    estimators at their defaults on real images, and what the README promises.
-    The old assertion (each method above k-means' 0.79) held by 0.10 at
-    seed 0 on 2 threads, while DAC alone moves 0.07 between thread counts; a
-    shortened run would have checked a job nobody runs. So the bar is now
-    fixed per method, ACC > 0.8, set from the spread measured below, and
-    k-means on pixels (deterministic) is checked to be near its 0.79.
+    estimators at their defaults on real images, and what the README promises;
+    a shortened run would check a job nobody runs. The old assertion (each
+    method above k-means' 0.79) held by 0.10 at seed 0 on 2 threads while DAC
+    alone moves 0.09 between thread counts and code paths. So the bar is now
+    fixed, ACC > 0.75 for each method, below the worst measured run (0.866)
+    by more than the widest spread (0.091), and k-means on pixels
+    (deterministic) is checked to be near its 0.79.
 
-    Measured (ACC; seed 0 is the script's): native AVX2 on 1 thread / on 2
-    threads (as this test runs here) / ATEN_CPU_CAPABILITY=default on 1 thread:
-    IIC 0.949 / 0.950 / 0.908, DeepCluster 0.943 / 0.935 / 0.928, DAC 0.958 /
-    0.891 / 0.957. Seeds 1 and 2 (native, 1 thread): IIC 0.948 / 0.960,
-    DeepCluster 0.866 / 0.948, DAC 0.960 / 0.969; k-means 0.790-0.793.
-    Broken: untrained networks (lr=1e-12, seed 0) score IIC 0.19 and DAC 0.29,
-    so the bar catches their training failing; DeepCluster's untrained
-    features already give 0.89 (random conv features + PCA-whitening +
-    k-means), so for it the bar checks the pipeline, not the training.
+    Measured ACC at seed 0 (the script's), native AVX2 on 1 / 2 threads
+    (2 is how this test runs here) and ATEN_CPU_CAPABILITY=default on 1 / 2
+    threads: IIC 0.949 / 0.950 / 0.908 / 0.950, DeepCluster 0.943 / 0.935 /
+    0.928 / 0.886, DAC 0.958 / 0.891 / 0.957 / 0.982. Seeds 1 and 2 (native,
+    1 thread): IIC 0.948 / 0.960, DeepCluster 0.866 / 0.948, DAC 0.960 /
+    0.969; k-means 0.790-0.793. Broken: untrained networks (lr=1e-12, seed 0)
+    score IIC 0.19 and DAC 0.29, so the bar catches their training failing;
+    DeepCluster's untrained features already give 0.89 (random conv features
+    + PCA-whitening + k-means), so for it the bar checks the pipeline, not
+    the training.
     """
     out = run_example("quickstart.py")
     acc = {name: float(value) for name, value in re.findall(r"^(.+?)\s+ACC (\d\.\d+)\s+NMI", out, flags=re.M)}
     assert set(acc) == {"k-means on pixels", "IICEstimator", "DeepClusterEstimator", "DACEstimator"}
     assert 0.75 < acc["k-means on pixels"] < 0.83, out
     for method in ("IICEstimator", "DeepClusterEstimator", "DACEstimator"):
-        assert acc[method] > 0.8, out
+        assert acc[method] > 0.75, out
 
 
 def test_precomputed_embeddings_prints_both_tables():
