@@ -555,3 +555,11 @@ def test_pca_whiten_l2_few_samples_matches_the_covariance_route():
     eigvals, eigvecs = np.linalg.eigh(cov)
     np.testing.assert_allclose(few.explained_variance_, eigvals[::-1][:5], rtol=1e-10)
     np.testing.assert_allclose(np.abs(few.components_ @ eigvecs[:, ::-1][:, :5]), np.eye(5), atol=1e-8)
+
+
+def test_pca_whiten_overflow_with_fewer_samples_than_features():
+    """The SVD route (n_samples < n_features) rejects overflowing rows with the covariance route's message."""
+    X = np.random.default_rng(0).normal(size=(5, 12))
+    X[0, 0] = 1e200
+    with pytest.raises(ValueError, match=r"its covariance overflows float64 \(inf\); rescale X"):
+        PCAWhitenL2(n_components=2).fit(X)
