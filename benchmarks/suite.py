@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from _common import REPO, RESULTS, environment, environment_markdown, write_results
 
 SHARED = REPO.parent / "shared" / "data"
@@ -158,6 +160,8 @@ def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit
         "n_clusters_found": int(len(np.unique(labels))),
         "overrides": overrides if method != "kmeans" else {},
         "commit": commit,
+        "torch_threads": torch.get_num_threads(),
+        "load_1min": round(os.getloadavg()[0], 2),
     }
 
 
