@@ -1,10 +1,11 @@
 """deepclust_sklearn: deep image clustering (IIC, DAC, DeepCluster) as scikit-learn estimators."""
 
-from .clustering import FaissKMeans, PCAWhitenL2
+from .clustering import FaissKMeans
 from .dac import DACEstimator
-from .datasets import load_digits_images, load_image_folder, load_mnist, make_image_blobs, read_idx
+from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
 from .deepcluster import DeepClusterEstimator
 from .iic import IICEstimator
+from .image_folder import load_image_folder
 from .losses import DACLoss, IICLoss
 from .metrics import (
     adjusted_rand_score,
@@ -17,6 +18,7 @@ from .metrics import (
     normalized_mutual_info_score,
 )
 from .plotting import ClusterConfusionMatrixDisplay, ClusterSamplesDisplay, TrainingCurvesDisplay
+from .whitening import PCAWhitenL2
 
 __version__ = "0.1.0"
 

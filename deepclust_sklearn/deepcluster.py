@@ -14,8 +14,9 @@ from torch.utils.data import Sampler
 
 from ._base import BaseDeepClusterer, ResumableNet
 from ._data import net_outputs
-from .clustering import FaissKMeans, PCAWhitenL2
+from .clustering import FaissKMeans
 from .networks import EmbeddingNet
+from .whitening import PCAWhitenL2
 
 __all__ = ["DeepClusterEstimator"]
 

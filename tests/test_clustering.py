@@ -1,4 +1,4 @@
-"""FaissKMeans and PCAWhitenL2 (deepclust_sklearn/clustering.py)."""
+"""FaissKMeans and PCAWhitenL2 (deepclust_sklearn/clustering.py, whitening.py, _chunking.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepclust_sklearn import FaissKMeans, PCAWhitenL2
+from deepclust_sklearn import _chunking as chunking_module
 from deepclust_sklearn import clustering as clustering_module
 
 pytestmark = pytest.mark.usefixtures("one_faiss_thread")  # conftest.py
@@ -380,13 +381,13 @@ def test_small_data_prints_nothing(capfd):
 def test_batched_predict_and_transform_match(monkeypatch, overlapping):
     km = FaissKMeans(n_clusters=10, random_state=0).fit(overlapping)
     labels, dist, score = km.predict(overlapping), km.transform(overlapping), km.score(overlapping)
-    monkeypatch.setattr(clustering_module, "_MAX_CHUNK_ROWS", 37)
-    assert clustering_module._chunk_rows(10) == 37
+    monkeypatch.setattr(chunking_module, "_MAX_CHUNK_ROWS", 37)
+    assert chunking_module._chunk_rows(10) == 37
     np.testing.assert_array_equal(km.predict(overlapping), labels)
     np.testing.assert_allclose(km.transform(overlapping), dist, rtol=1e-12)
     np.testing.assert_allclose(km.score(overlapping), score, rtol=1e-12)
-    monkeypatch.setattr(clustering_module, "_CHUNK_VALUES", 50)
-    assert clustering_module._chunk_rows(10) == 5 and clustering_module._chunk_rows(100) == 1
+    monkeypatch.setattr(chunking_module, "_CHUNK_VALUES", 50)
+    assert chunking_module._chunk_rows(10) == 5 and chunking_module._chunk_rows(100) == 1
     np.testing.assert_array_equal(km.predict(overlapping), labels)
     np.testing.assert_allclose(km.transform(overlapping), dist, rtol=1e-12)
 
@@ -488,7 +489,7 @@ def test_pca_batched_transform_and_unchanged_input(monkeypatch, correlated):
     before = correlated.copy()
     est = PCAWhitenL2(n_components=4).fit(correlated)
     Z = est.transform(correlated)
-    monkeypatch.setattr(clustering_module, "_MAX_CHUNK_ROWS", 23)
+    monkeypatch.setattr(chunking_module, "_MAX_CHUNK_ROWS", 23)
     np.testing.assert_allclose(PCAWhitenL2(n_components=4).fit(correlated).transform(correlated), Z, rtol=1e-10)
     np.testing.assert_array_equal(correlated, before)
 

@@ -402,7 +402,6 @@ def test_public_api():
         "load_mnist",
         "load_digits_images",
         "make_image_blobs",
-        "load_image_folder",
     }
     for name in datasets_module.__all__:
         assert callable(getattr(datasets_module, name))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from deepclust_sklearn import IICEstimator, load_image_folder
-from deepclust_sklearn import datasets as datasets_module
+from deepclust_sklearn import image_folder as image_folder_module
 
 Image = pytest.importorskip("PIL.Image", reason='Pillow is not installed; pip install "deepclust_sklearn[images]"')
 
@@ -221,7 +221,7 @@ def test_bad_file_leaves_no_out_file(folder, tmp_path):
 
 
 def test_file_failing_in_second_pass_removes_created_out(folder, tmp_path, monkeypatch):
-    real, calls = datasets_module._read_image, []
+    real, calls = image_folder_module._read_image, []
 
     def flaky(*args):
         calls.append(args[2])
@@ -229,7 +229,7 @@ def test_file_failing_in_second_pass_removes_created_out(folder, tmp_path, monke
             raise OSError("disk went away")
         return real(*args)
 
-    monkeypatch.setattr(datasets_module, "_read_image", flaky)
+    monkeypatch.setattr(image_folder_module, "_read_image", flaky)
     target = tmp_path / "X.npy"
     with pytest.raises(ValueError, match=r"could be read in the first pass but not in the second.*disk went away"):
         load_image_folder(folder, out=target)
@@ -337,7 +337,7 @@ def test_missing_pillow_names_the_extra(folder, monkeypatch):
 
 def test_pillow_is_imported_only_inside_the_loader():
     """Static check (a fresh interpreter importing torch would take ~10 s on busy cores)."""
-    package = Path(datasets_module.__file__).parent
+    package = Path(image_folder_module.__file__).parent
     imports = {
         f"{py.name}:{i}": line.strip()
         for py in sorted(package.glob("*.py"))
@@ -345,7 +345,7 @@ def test_pillow_is_imported_only_inside_the_loader():
         if re.match(r"\s*(from PIL[ .]|import PIL)", line)
     }
     assert len(imports) == 1 and list(imports.values()) == ["from PIL import Image, ImageOps"], imports
-    source = inspect.getsource(datasets_module._import_pillow)
+    source = inspect.getsource(image_folder_module._import_pillow)
     assert "from PIL import Image, ImageOps" in source
 
 
