@@ -243,15 +243,14 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
        seeding :class:`~sklearn.cluster.KMeans` uses, on 32 of those rows
        per centre, with 32 candidates per centre (one BLAS thread); or
        ``n_clusters`` random rows with ``init="random"``. Its cost grows as
-       ``n_clusters`` squared: 11-14 s at ``n_clusters=1000``, d = 64 on
-       the benchmark machine; for thousands of clusters prefer
-       ``init="random"``.
+       ``n_clusters`` squared, so for thousands of clusters prefer
+       ``init="random"`` (timings: ``benchmarks/README.md``).
     3. **Lloyd on the subsample** until an iteration lowers the objective
        by less than ``tol`` (relative), at most ``max_iter`` iterations.
     4. **Lloyd on every row** from those centres, with the same stopping
-       rule (only when step 1 subsampled). Centres fitted on 256 rows each
-       sit about 1% above the full-data optimum on real features
-       (shifted MNIST digits); a few full iterations remove that.
+       rule (only when step 1 subsampled): centres fitted on a sample sit
+       above the full-data optimum on real features, and a few full
+       iterations remove that (measured: ``benchmarks/README.md``).
     5. **Assign** every row to its nearest final centre in float64, as
        :class:`~sklearn.cluster.KMeans` reports them, so ``labels_ ==
        predict(X)``; the run with the lowest inertia is kept.
@@ -277,9 +276,8 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         kept. Run ``i`` uses the ``i``-th seed drawn from ``random_state``
         (subsample, seeding and faiss), so adding runs never increases
         ``inertia_`` for a fixed integer ``random_state``. Default 1, as
-        KMeans() with k-means++: with 32 candidates per centre, one run left
-        two blobs merged in 1 of 40 fits on 50,000 x 64 blobs with 100
-        well separated centres, where KMeans() did in 4 of 10.
+        KMeans() with k-means++: with 32 candidates per centre one run
+        rarely leaves clusters merged (measured: ``docs/experiments.md``).
     max_iter : int, default=300
         Most Lloyd iterations in each of steps 3 and 4. Default as in
         KMeans: a cap that ``tol`` normally makes irrelevant.
@@ -288,16 +286,14 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
         squared distances, faiss's float32 value) by less than ``tol`` times
         its value; 0 stops only at a fixed point (unchanged objective).
         Unlike KMeans' ``tol`` (a centre shift relative to the data's
-        variance), this is relative to the objective. Default 1e-4 because
-        on shifted MNIST digits (100,000 x 64, k = 100, seeds 0 and 1) it
-        ended 0.15-0.22% above the best of three KMeans() fits, 3e-4
-        0.26-0.41% and 1e-3 0.72%.
+        variance), this is relative to the objective. Default 1e-4: of the
+        values tried (1e-4, 3e-4, 1e-3) it ended closest to KMeans()'
+        inertia on real features (measured: ``docs/experiments.md``).
     max_points_per_centroid : int or None, default=256
         Steps 1-3 use at most ``max_points_per_centroid * n_clusters``
-        rows. Default 256, faiss's own. Centres fitted on such a sample
-        alone ended 0.95-1.4% above KMeans() on shifted MNIST digits
-        (100,000 x 64, k = 100); step 4 brought that to 0.1-0.4% in 15-22
-        passes over all rows (README, benchmark table). ``None`` trains on
+        rows. Default 256, faiss's own: the sample makes steps 1-3 cheap and
+        step 4's passes over all rows recover the lost inertia (measured:
+        ``benchmarks/README.md``). ``None`` trains on
         every row from the start (no step 4), as DeepCluster's authors do.
     random_state : int, RandomState instance or None, default=None
         Draws the integer seed of each run; the run's subsample, seeding and
@@ -338,10 +334,9 @@ class FaissKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixi
     ``transform`` work in chunks of rows, so their memory is their output
     plus one chunk. faiss uses all OpenMP threads; use
     ``faiss.omp_set_num_threads`` to limit them. On cores shared with other
-    busy processes, spinning OpenMP threads made faiss's search of
-    1,000,000 x 64 rows 9 times slower on 2 threads than on 1 (4.1 s
-    against 0.45 s); ``OMP_WAIT_POLICY=PASSIVE`` in the environment before
-    Python starts (faiss's troubleshooting advice) brought it to 0.57 s.
+    busy processes spinning OpenMP threads can make it many times slower;
+    set ``OMP_WAIT_POLICY=PASSIVE`` in the environment before Python starts
+    (faiss's troubleshooting advice; measured: ``benchmarks/README.md``).
 
     Memory: float32 C-contiguous ``X`` is used as it is; other input is
     converted once to a float32 copy (never a float64 one). On top of that,

@@ -185,12 +185,9 @@ class DACEstimator(BaseDeepClusterer):
     the same cluster as its clean self. The network ends in the paper's head
     (:class:`~deepclust_sklearn.networks.DACHead`: three
     ``Linear -> BatchNorm -> ReLU`` blocks of width ``n_clusters``, then a
-    softmax). Measured on MNIST-test (seed 0, ACC): 0.98 with these
-    defaults; 0.82 with a linear head on batch-normalised logits (batch
-    128); 0.80 with the paper's text
-    (targets from the augmented images' own outputs) and no augmentation;
-    0.55 with the paper's text and augmentation. The README's "DAC: what was
-    measured" has the whole table.
+    softmax). Each of these choices scored clearly higher than the paper's
+    text on MNIST-test; ``docs/experiments.md`` ("DAC: what was measured")
+    has the table.
 
     Parameters
     ----------
@@ -212,21 +209,21 @@ class DACEstimator(BaseDeepClusterer):
         mode, so it also updates the batch-norm running statistics used by
         ``predict``. ``"same"``: the augmented
         samples' own label features, as the paper's text describes; with
-        augmentation this keeps the random network's partition (MNIST-test
-        ACC 0.55 with a linear head).
+        augmentation this keeps the random network's partition (measured:
+        ``docs/experiments.md``).
     consistency : float, default=0.0
         Weight of the released code's consistency term
         :math:`\lVert l(g(x)) - l(x) \rVert^2`, pulling the label feature of
         an augmented sample toward that of the un-augmented one (held fixed);
-        the authors use 10. Measured worse here (MNIST-test 0.73 vs 0.82 with
-        a linear head), so 0.
+        the authors use 10. Measured worse here (``docs/experiments.md``),
+        so 0.
     balance : bool, default=False
         ``False``: the cross-entropy is averaged over all selected pairs, as
         the paper's objective sums over them. ``True``: positives and
         negatives are averaged separately and added, which weights the few
         positive pairs of the early epochs far more and pulls clusters
-        together until several merge (measured worse before the current
-        defaults: MNIST-test 0.32 vs 0.55).
+        together until several merge (measured worse:
+        ``docs/experiments.md``).
     views : int, default=1
         Independently augmented copies of each image in a step; the loss
         sees all ``views * batch_size`` label features. With
@@ -253,9 +250,8 @@ class DACEstimator(BaseDeepClusterer):
         Samples per step; the loss sees ``batch_size * (batch_size - 1)``
         pairs. Smaller than the paper's 128: with λ advancing once per epoch,
         a small data set such as digits (1,797 images) gets 15 steps per
-        threshold at 128 and too few to follow it (mean ACC of seeds 0-2:
-        0.81 at 128 in the README's ablation, 0.90 at 64 with these
-        defaults); MNIST-test is at 0.98 with either.
+        threshold at 128 and too few to follow it; MNIST-test does as well
+        with either (measured: ``docs/experiments.md``).
     inference_batch_size, callbacks, device, verbose, random_state, warm_start : see :class:`~deepclust_sklearn.IICEstimator`
 
     Attributes

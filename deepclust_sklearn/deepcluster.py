@@ -181,8 +181,8 @@ class DeepClusterEstimator(BaseDeepClusterer):
         input values (features of ``d`` values vary along about ``d``
         directions; whitening more amplifies noise). Whitening keeps every
         kept direction at unit variance, so keeping all of a small
-        embedding's directions drowns the clusters in amplified noise: on
-        digits (seed 0) ACC was 0.55 with 256 of 256 dimensions, 0.78 with 32.
+        embedding's directions drowns the clusters in amplified noise
+        (measured on digits: ``docs/experiments.md``).
     kmeans_iter : int, default=20
         Lloyd iterations of each epoch's k-means.
     reassign : int, default=3

@@ -140,18 +140,15 @@ class IICEstimator(BaseDeepClusterer):
         70 for CIFAR-10); ``None`` trains the main head only. ``"auto"``:
         ``5 * n_clusters`` when the data hold at least 100 samples per
         over-cluster (``n_samples >= 500 * n_clusters``), else ``None``.
-        The rule comes from two labelled benchmarks (seeds 0, 1, 2): on
-        MNIST-test (10,000 images, 200 per over-cluster) the paper's head
-        gives 0.975; on digits (1,797 images, 36 per over-cluster) it pulls
-        the mean ACC down to 0.839, against 0.950 without it.
+        The head helped with 200 samples per over-cluster (MNIST-test) and
+        hurt with 36 (digits); measurements in ``docs/experiments.md``.
     n_subheads : int, default=5
         Sub-heads per head.
     entropy_weight : float, default=1.5
         Weight :math:`\lambda` of the marginal entropy terms in the loss (1 is
         plain mutual information). Above 1 it penalises unbalanced solutions
         more, which keeps two classes from sharing a cluster while another
-        is split: on MNIST-test (10 epochs, seed 0) ACC went from 0.875 with
-        1.0 to 0.967 with 1.5.
+        is split (measured on MNIST-test: ``docs/experiments.md``).
     repeats : int, default=5
         Independently transformed copies of every image per step (IIC's ``r``).
     head_schedule : tuple of str, default=("cluster", "cluster", "overcluster")
@@ -192,9 +189,8 @@ class IICEstimator(BaseDeepClusterer):
         ``"auto"``: constant when ``callbacks`` hold a skorch
         ``LRScheduler`` (yours decides), else cosine when training runs at least 1,000 steps
         (``ceil(n_samples / batch_size) * max_epochs``), constant otherwise.
-        Measured: on MNIST-test (2,370 steps) cosine raised seed 0 from 0.953
-        to 0.974; on digits (420 steps) it dropped seed 0 from 0.884 to 0.423,
-        annealing before the clusters have formed.
+        Shorter fits keep the rate, since annealing them lowers it before
+        the clusters have formed (measured: ``docs/experiments.md``).
     max_epochs : int, default=30
         Passes over the data.
     batch_size : int, default=128
@@ -202,10 +198,10 @@ class IICEstimator(BaseDeepClusterer):
     inference_batch_size : int or None, default=None
         Rows per batch for ``predict``, ``transform`` and the labelling pass
         at the end of ``fit``; ``None`` uses ``batch_size``. Larger batches
-        run faster on a CPU (DeepCluster ``predict`` on 200,000 64-d vectors:
-        9.3 s at 256, 2.9 s at 4,096; ``benchmarks/inference_batch.py``) and hold more memory per batch, which
-        for large images grows quickly. Read at every call, so it can be
-        changed on a fitted estimator with ``set_params``.
+        run faster on a CPU (measured: ``benchmarks/README.md``) and hold
+        more memory per batch, which for large images grows quickly. Read
+        at every call, so it can be changed on a fitted estimator with
+        ``set_params``.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the skorch net as copies, so yours are not modified; the
         trained ones are in ``net_.callbacks_``. skorch's ``ProgressBar``,
