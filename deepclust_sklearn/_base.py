@@ -48,6 +48,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._data import ArrayDataset, channel_stats, keep_batch, net_outputs
+from ._score import SCORE_SEED, mutual_information, transformed_copies
 from ._validation import as_array, check_float32_range, check_image_shape, validate_numbers
 
 __all__ = ["BaseDeepClusterer", "ResumableNet"]
@@ -607,6 +608,52 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         labels : ndarray of shape (n_samples,), dtype int64
         """
         return self._infer(X, lambda scores, _: scores[:, : self.n_clusters_found_].argmax(axis=1).astype(np.int64))
+
+    def score(self, X, y=None) -> float:
+        """Label-free: mutual information between the clusters of ``X`` and of transformed copies of ``X``.
+
+        Each sample of ``X`` and one randomly transformed copy of it (the
+        method's training ``augment``, drawn from a fixed seed so that every
+        fitted setting is scored on the same copies) get the label
+        ``predict`` would give them; the score is the mutual information,
+        in nats, of the two labellings (IIC's objective on hard
+        assignments, formula in :mod:`deepclust_sklearn._score`). Higher is
+        better: clusters that are used, and that a transformed copy keeps. So
+        ``GridSearchCV(estimator, grid)`` with no ``y`` and no ``scoring``
+        selects hyperparameters without labels, and scores of different
+        methods compare. Neither the global random state nor ``X`` changes.
+
+        Bias: the score is at most ``log(n_clusters)`` and grows with the
+        number of clusters, so compare settings with the same
+        ``n_clusters`` (choosing ``n_clusters`` itself: ``docs/usage.md``).
+        With ``augment="none"``
+        the copies are the samples themselves and the score only measures
+        confident, balanced assignments.
+
+        Parameters
+        ----------
+        X : array-like of the same kind as in ``fit``
+        y : None
+            Ignored; labels are never used.
+
+        Returns
+        -------
+        score : float
+            In ``[0, log(n_clusters)]``.
+        """
+        check_is_fitted(self)
+        X2d, sample_shape, _ = self._validate_input(X, reset=False)
+        dataset = ArrayDataset(X2d, sample_shape)
+        device = torch.device(self.net_.device)
+
+        def assignments(prepare=None) -> np.ndarray:
+            per_batch = lambda outputs: self._batch_scores(outputs).argmax(axis=1)  # noqa: E731
+            return net_outputs(self.net_, dataset, per_batch, self.inference_batch_size, prepare=prepare)
+
+        with torch.random.fork_rng(devices=self._rng_devices(device)):
+            seed_torch(SCORE_SEED, device)
+            copies = assignments(transformed_copies(self.net_))
+        return mutual_information(assignments(), copies)
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit and return ``labels_``.

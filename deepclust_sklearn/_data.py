@@ -56,7 +56,7 @@ class ArrayDataset(Dataset):
         return self._batch(indices), self._targets(indices)
 
 
-def net_outputs(net, dataset, per_batch=None, batch_size=None, float64: bool = True) -> np.ndarray:
+def net_outputs(net, dataset, per_batch=None, batch_size=None, float64: bool = True, prepare=None) -> np.ndarray:
     """A skorch net's inference outputs over ``dataset``, batch by batch.
 
     ``per_batch`` (optional) maps each batch's output array to what is kept,
@@ -65,7 +65,9 @@ def net_outputs(net, dataset, per_batch=None, batch_size=None, float64: bool = T
     result is written into one preallocated array: peak memory is the
     result plus one batch. ``batch_size`` (default: the net's) sets the rows
     per batch. Runs inside a forked RNG, so inference never moves the
-    caller's random state.
+    caller's random state. ``prepare`` (optional) maps each raw input batch,
+    a float32 tensor on the net's device, to the batch the network sees
+    (``score`` passes transformed copies this way).
 
     ``float64`` (on a CPU net): run a float64 copy of the trained network.
     A float32 matrix product may accumulate a row's sums in another order
@@ -82,16 +84,23 @@ def net_outputs(net, dataset, per_batch=None, batch_size=None, float64: bool = T
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=batch_size or net.batch_size, shuffle=False, collate_fn=keep_batch
     )
+
+    def inputs(batch) -> torch.Tensor:
+        if prepare is None:
+            return batch[0]
+        with torch.no_grad():
+            return prepare(batch[0].to(net.device))
+
     if float64 and torch.device(net.device).type == "cpu":
         module = copy.deepcopy(net.module_).double().eval()
 
         def step(batch):
             with torch.no_grad():
-                return net.forward_outputs(module, batch[0].to(torch.float64))
+                return net.forward_outputs(module, inputs(batch).to(torch.float64))
     else:
 
         def step(batch):
-            return net.evaluation_step(batch, training=False)
+            return net.evaluation_step((inputs(batch), *batch[1:]), training=False)
 
     with torch.random.fork_rng(devices=[]):
         for batch in loader:
