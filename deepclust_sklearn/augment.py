@@ -26,8 +26,18 @@ def _uniform(n: int, low: float, high: float, like: torch.Tensor) -> torch.Tenso
     return torch.rand(n, device=like.device, dtype=like.dtype) * (high - low) + low
 
 
+_LUMA = (0.299, 0.587, 0.114)  # ITU-R 601 luminance weights (torchvision's rgb_to_grayscale); they sum to 1
+
+
+def _grey(x: torch.Tensor) -> torch.Tensor:
+    """``(N, 3, H, W) -> (N, 1, H, W)``: the luminance-weighted channel average."""
+    weights = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * weights).sum(dim=1, keepdim=True)
+
+
 class ImageAugmenter(nn.Module):
-    """Random affine warp plus brightness/contrast jitter, one draw per image.
+    """Random affine warp, brightness/contrast jitter and, on colour images, optional
+    saturation jitter and random greyscale; one draw per image.
 
     The geometric part is a single ``affine_grid`` + ``grid_sample`` call:
     rotation by an angle in ``[-rotation, rotation]`` degrees (applied with
@@ -41,6 +51,37 @@ class ImageAugmenter(nn.Module):
     The photometric part scales each image's contrast around its own mean by
     a factor in ``[1 - contrast, 1 + contrast]`` and shifts its brightness by
     up to ``brightness`` standard deviations.
+
+    The colour part (3-channel images only) then blends each image with its
+    own grey version by a factor in ``[1 - saturation, 1 + saturation]``
+    (torchvision's ``ColorJitter`` saturation: 0 gives the grey image, 1 the
+    image, above 1 more saturated colours; no clipping, as standardised
+    values have no bounds) and, with probability ``p_grey``, replaces it by
+    its grey version on every channel (SimCLR's and IIC's
+    ``RandomGrayscale``). The grey version is the channel average with the
+    luminance weights 0.299, 0.587, 0.114 (ITU-R 601, which torchvision's
+    ``rgb_to_grayscale`` uses; they sum to 1, so an image with equal channels
+    is left as it is). On images with another number of channels the colour
+    options do nothing and draw no random numbers, so they leave grey
+    images, and with both at 0 every image, bit-identical to an augmenter
+    without them.
+
+    Like everything here the colour ops act on *standardised* images
+    (``(x - mean_c) / std_c`` per channel), not on raw RGB. There "grey"
+    means equal standardised channels, i.e. no deviation from the data set's
+    mean colour, and the blend weights apply to ``(x_c - mean_c) / std_c``
+    instead of ``x_c``. With channel standard deviations close to each other,
+    as on CIFAR-10 (about 0.25, 0.24, 0.26 of the 0-1 range), this is raw
+    RGB's greyscale and saturation up to per-channel offsets and a few per
+    cent in the weights and per-channel scales: the ops still take an
+    image's colour away in part or in full, which is what they are for
+    (making colour a weaker shortcut for clustering).
+
+    There is no hue jitter: rotating the hue needs an RGB -> HSV -> RGB
+    round trip in raw pixel space (undoing the standardisation first), and
+    a hue angle applied to standardised channels does not correspond to a
+    hue change of the image; the cost and the extra parameters are not worth
+    it until a measurement asks for it.
 
     Parameters
     ----------
@@ -58,6 +99,11 @@ class ImageAugmenter(nn.Module):
         Random horizontal flips (off for digits, on for natural images).
     fill : float or sequence of float, default=0.0
         Value of pixels warped in from outside the image, per channel.
+    saturation : float, default=0.0
+        Saturation jitter strength for 3-channel images (0 disables).
+    p_grey : float, default=0.0
+        Probability that a 3-channel image is replaced by its grey version
+        (0 disables).
 
     Examples
     --------
@@ -78,6 +124,8 @@ class ImageAugmenter(nn.Module):
         contrast: float = 0.4,
         flip: bool = False,
         fill: float | Sequence[float] = 0.0,
+        saturation: float = 0.0,
+        p_grey: float = 0.0,
     ) -> None:
         super().__init__()
         self.rotation = rotation
@@ -87,6 +135,8 @@ class ImageAugmenter(nn.Module):
         self.brightness = brightness
         self.contrast = contrast
         self.flip = flip
+        self.saturation = saturation
+        self.p_grey = p_grey
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32).reshape(1, -1, 1, 1))
 
     def affine_matrices(self, n: int, like: torch.Tensor) -> torch.Tensor:
@@ -117,6 +167,14 @@ class ImageAugmenter(nn.Module):
             out = (out - mean) * factor + mean
         if self.brightness > 0:
             out = out + _uniform(n, -self.brightness, self.brightness, x).view(n, 1, 1, 1)
+        if x.shape[1] == 3:  # colour ops: after the draws above, so those keep their order and number
+            if self.saturation > 0:
+                factor = _uniform(n, 1 - self.saturation, 1 + self.saturation, x).view(n, 1, 1, 1)
+                grey = _grey(out)
+                out = (out - grey) * factor + grey
+            if self.p_grey > 0:
+                greyed = (torch.rand(n, device=x.device) < self.p_grey).view(n, 1, 1, 1)
+                out = torch.where(greyed, _grey(out).expand_as(out), out)
         return out
 
 
@@ -175,12 +233,37 @@ def sobel(x: torch.Tensor) -> torch.Tensor:
 def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float = 0.0) -> nn.Module:
     """Augmentations that fit one sample's shape.
 
-    Images get :class:`ImageAugmenter` padding with ``fill``: its defaults
-    from 16 pixels a side up, and milder geometry below (rotation 15 deg, zoom
-    up to 1.15), since a 1.4x zoom of an 8x8 digit keeps under 6 pixels of it.
+    Colour images (3 channels, any size) get the natural-image transforms of
+    the papers, as one :class:`ImageAugmenter` padding with ``fill``: random
+    crop-and-resize (zoom in ``(1.0, 1.5)``) with shifts up to 0.1 of the
+    size, horizontal flips, no rotation, brightness and contrast jitter 0.4,
+    saturation jitter 0.4 and random greyscale with probability 0.2. IIC's
+    CIFAR pipeline is random crop, horizontal flip, colour jitter and random
+    greyscale; DeepCluster's (ImageNet) is a random resized crop and a flip;
+    DAC uses no colour transforms, at most a light affine warp
+    (:class:`~deepclust_sklearn.DACEstimator` keeps that as its own default
+    for every image and does not call this function for images). These
+    values are a starting point, to be measured on CIFAR-10-test, not tuned
+    ones.
+
+    Other images (grey digits) get :class:`ImageAugmenter`'s defaults from 16
+    pixels a side up, and milder geometry below (rotation 15 deg, zoom up to
+    1.15), since a 1.4x zoom of an 8x8 digit keeps under 6 pixels of it.
     Vectors get :class:`VectorAugmenter`.
     """
     if len(input_shape) == 3:
+        if input_shape[0] == 3:
+            return ImageAugmenter(
+                rotation=0.0,
+                scale=(1.0, 1.5),
+                translate=0.1,
+                brightness=0.4,
+                contrast=0.4,
+                flip=True,
+                fill=fill,
+                saturation=0.4,
+                p_grey=0.2,
+            )
         if min(input_shape[1:]) < 16:
             return ImageAugmenter(rotation=15.0, scale=(1.0, 1.15), fill=fill)
         return ImageAugmenter(fill=fill)

@@ -173,3 +173,173 @@ def test_default_augmenter():
     assert isinstance(default_augmenter((10,)), VectorAugmenter)
     aug = default_augmenter((2, 8, 8), fill=[-1.0, 1.0])
     assert aug.fill.reshape(-1).tolist() == [-1.0, 1.0]
+
+
+# --------------------------------------------------------------- colour path (issue 17)
+def _old_forward(aug, x):
+    """ImageAugmenter's forward before the colour options, copied verbatim (affine matrices included)."""
+    import math
+
+    import torch.nn.functional as F
+
+    def uniform(n, low, high, like):
+        return torch.rand(n, device=like.device, dtype=like.dtype) * (high - low) + low
+
+    n = x.shape[0]
+    angle = uniform(n, -aug.rotation, aug.rotation, x) * (math.pi / 180)
+    angle = angle * (torch.rand(n, device=x.device) < aug.p_rotation).to(x.dtype)
+    zoom = uniform(n, aug.scale[0], aug.scale[1], x)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    mirror = torch.ones(n, device=x.device, dtype=x.dtype)
+    if aug.flip:
+        mirror = torch.where(torch.rand(n, device=x.device) < 0.5, -mirror, mirror)
+    shift = uniform(2 * n, -2 * aug.translate, 2 * aug.translate, x).view(n, 2)
+    theta = torch.stack(
+        [torch.stack([cos * mirror, -sin, shift[:, 0]], dim=1), torch.stack([sin * mirror, cos, shift[:, 1]], dim=1)],
+        dim=1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x - aug.fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + aug.fill
+    if aug.contrast > 0:
+        mean = out.mean(dim=(1, 2, 3), keepdim=True)
+        factor = uniform(n, 1 - aug.contrast, 1 + aug.contrast, x).view(n, 1, 1, 1)
+        out = (out - mean) * factor + mean
+    if aug.brightness > 0:
+        out = out + uniform(n, -aug.brightness, aug.brightness, x).view(n, 1, 1, 1)
+    return out
+
+
+def _luma(x):
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
+@pytest.mark.parametrize(
+    "kwargs, shape",
+    [
+        ({}, (6, 1, 28, 28)),
+        ({}, (6, 3, 32, 32)),
+        ({"flip": True, "fill": [-1.0, 0.5, 2.0]}, (6, 3, 16, 12)),
+        ({"rotation": 15.0, "scale": (1.0, 1.15), "fill": -0.4}, (5, 1, 8, 8)),
+        ({"brightness": 0.0, "contrast": 0.0, "p_rotation": 1.0}, (4, 2, 9, 7)),
+        # colour options on, but not 3 channels: still the old augmenter, draw for draw
+        ({"saturation": 0.8, "p_grey": 1.0}, (6, 1, 28, 28)),
+        ({"saturation": 0.8, "p_grey": 0.5, "flip": True}, (4, 2, 9, 7)),
+    ],
+)
+def test_image_augmenter_without_colour_matches_old_formula_bit_for_bit(kwargs, shape):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+    aug = ImageAugmenter(**kwargs)
+    torch.manual_seed(11)
+    new = aug(x)
+    after_new = torch.rand(4)  # the same number of draws leaves the generator in the same state
+    torch.manual_seed(11)
+    old = _old_forward(aug, x)
+    after_old = torch.rand(4)
+    assert torch.equal(new, old)
+    assert torch.equal(after_new, after_old)
+
+
+@pytest.mark.parametrize("shape", [(5, 1, 12, 12), (5, 2, 12, 12), (5, 4, 12, 12)])
+def test_colour_ops_are_a_no_op_unless_three_channels(shape):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(5)
+    plain = ImageAugmenter(flip=True)(x)
+    torch.manual_seed(5)
+    coloured = ImageAugmenter(flip=True, saturation=0.9, p_grey=1.0)(x)
+    assert torch.equal(plain, coloured)
+
+
+def test_grey_probability_one_gives_identical_channels_of_the_luminance():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 10, 10)
+    out = ImageAugmenter(**NO_OP, p_grey=1.0)(x)
+    assert out.shape == x.shape
+    assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2])
+    torch.testing.assert_close(out, _luma(x).expand_as(x), atol=1e-5, rtol=0)
+    assert not torch.allclose(x[:, 0], x[:, 1])  # the input's channels differed
+
+
+def test_colour_off_leaves_colour_alone():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 10, 10)
+    torch.testing.assert_close(ImageAugmenter(**NO_OP, saturation=0.0, p_grey=0.0)(x), x, atol=1e-5, rtol=0)
+    # with only photometric jitter, the colour (each pixel's deviation from its grey) is kept up to the contrast factor
+    torch.manual_seed(1)
+    out = ImageAugmenter(**{**NO_OP, "brightness": 0.4})(x)
+    torch.testing.assert_close(out - _luma(out), x - _luma(x), atol=1e-5, rtol=0)
+
+
+def test_grey_probability_fraction_and_the_rest_untouched():
+    torch.manual_seed(0)
+    x = torch.randn(4000, 3, 2, 2)
+    out = ImageAugmenter(**NO_OP, p_grey=0.3)(x)
+    greyed = (out[:, 0] == out[:, 1]).all(dim=(1, 2)) & (out[:, 1] == out[:, 2]).all(dim=(1, 2))
+    assert abs(float(greyed.float().mean()) - 0.3) < 0.03
+    torch.testing.assert_close(out[~greyed], x[~greyed], atol=1e-5, rtol=0)
+
+
+def test_saturation_blends_with_the_grey_by_a_per_image_factor():
+    torch.manual_seed(0)
+    image = torch.randn(1, 3, 8, 8)
+    x = image.repeat(200, 1, 1, 1)
+    out = ImageAugmenter(**NO_OP, saturation=0.4)(x)
+    # the grey (luminance) is kept: the weights sum to 1
+    torch.testing.assert_close(_luma(out), _luma(x), atol=1e-5, rtol=0)
+    # the colour is scaled by one factor per image, in [0.6, 1.4], different between images
+    colour_in, colour_out = x - _luma(x), out - _luma(out)
+    factor = (colour_out * colour_in).sum(dim=(1, 2, 3)) / (colour_in**2).sum(dim=(1, 2, 3))
+    torch.testing.assert_close(colour_out, factor.view(-1, 1, 1, 1) * colour_in, atol=1e-4, rtol=0)
+    assert 0.6 - 1e-4 <= float(factor.min()) < 0.7 and 1.3 < float(factor.max()) <= 1.4 + 1e-4
+
+
+def test_colour_ops_deterministic_under_manual_seed():
+    x = torch.randn(16, 3, 10, 10, generator=torch.Generator().manual_seed(1))
+    aug = default_augmenter((3, 10, 10), fill=[-1.0, 0.0, 1.0])
+    torch.manual_seed(123)
+    a = aug(x)
+    torch.manual_seed(123)
+    b = aug(x)
+    torch.manual_seed(124)
+    c = aug(x)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def _settings(aug):
+    return {
+        "rotation": aug.rotation,
+        "p_rotation": aug.p_rotation,
+        "scale": tuple(aug.scale),
+        "translate": aug.translate,
+        "brightness": aug.brightness,
+        "contrast": aug.contrast,
+        "flip": aug.flip,
+        "saturation": aug.saturation,
+        "p_grey": aug.p_grey,
+    }
+
+
+NATURAL = dict(rotation=0.0, p_rotation=0.5, scale=(1.0, 1.5), translate=0.1, brightness=0.4, contrast=0.4)
+NATURAL.update(flip=True, saturation=0.4, p_grey=0.2)
+OLD_GREY = dict(rotation=25.0, p_rotation=0.5, scale=(1.0, 1.4), translate=0.1, brightness=0.4, contrast=0.4)
+OLD_GREY.update(flip=False, saturation=0.0, p_grey=0.0)
+
+
+@pytest.mark.parametrize(
+    "shape, expected",
+    [
+        ((3, 32, 32), NATURAL),
+        ((3, 96, 96), NATURAL),
+        ((3, 8, 8), NATURAL),
+        ((1, 28, 28), OLD_GREY),
+        ((2, 16, 16), OLD_GREY),
+        ((1, 8, 8), {**OLD_GREY, "rotation": 15.0, "scale": (1.0, 1.15)}),
+    ],
+)
+def test_default_augmenter_colour_and_grey_settings(shape, expected):
+    aug = default_augmenter(shape, fill=[-0.5] * shape[0])
+    assert isinstance(aug, ImageAugmenter)
+    assert _settings(aug) == expected
+    assert aug.fill.reshape(-1).tolist() == [-0.5] * shape[0]
+    torch.manual_seed(0)
+    assert aug(torch.randn(2, *shape)).shape == (2, *shape)

@@ -228,3 +228,44 @@ def test_embedding_net_features_and_sobel():
     assert net(torch.randn(5, 3, 8, 8)).shape == (5, 8)
     with pytest.raises(ValueError, match=r"sobel=True needs images \(C, H, W\); got samples of shape \(6,\)"):
         _embedding_net((6,), sobel=True)
+
+
+@pytest.mark.parametrize(
+    "shape, expected",
+    [
+        # colour (issue 17): not halved from 24 px; larger inputs pooled to about 32 px
+        ((3, 24, 24), {"channels": (32, 64, 128), "input_pool": 1}),
+        ((3, 32, 32), {"channels": (32, 64, 128), "input_pool": 1}),
+        ((3, 47, 40), {"channels": (32, 64, 128), "input_pool": 1}),
+        ((3, 64, 64), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((3, 96, 96), {"channels": (32, 64, 128), "input_pool": 3}),
+        # grey rules, unchanged (and small colour images follow them)
+        ((1, 28, 28), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((1, 32, 32), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((1, 96, 96), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((2, 32, 32), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((1, 16, 16), {"channels": (32, 64, 128)}),
+        ((3, 16, 16), {"channels": (32, 64, 128)}),
+        ((1, 8, 8), {"channels": (64, 128)}),
+        ((3, 8, 8), {"channels": (64, 128)}),
+    ],
+)
+def test_default_backbone_rules(shape, expected):
+    cls, kwargs = default_backbone(shape)
+    assert cls is ConvBackbone
+    assert kwargs == expected
+
+
+@pytest.mark.parametrize("shape, trunk_side", [((3, 32, 32), 32), ((3, 64, 64), 32), ((3, 96, 96), 32)])
+def test_default_backbone_colour_trunk_runs_and_sees_about_32_pixels(shape, trunk_side):
+    torch.manual_seed(0)
+    cls, kwargs = default_backbone(shape)
+    net = cls(shape, **kwargs)
+    # three 2x max-pools from the trunk's side, 128 channels
+    assert net.out_features == 128 * (trunk_side // 8) ** 2
+    x = torch.randn(4, *shape)
+    for mode in (net.train, net.eval):
+        mode()
+        out = net(x)
+        assert out.shape == (4, net.out_features)
+        assert torch.isfinite(out).all()
