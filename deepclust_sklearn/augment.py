@@ -240,9 +240,9 @@ def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float 
     saturation jitter 0.4 and random greyscale with probability 0.2. IIC's
     CIFAR pipeline is random crop, horizontal flip, colour jitter and random
     greyscale; DeepCluster's (ImageNet) is a random resized crop and a flip;
-    DAC uses no colour transforms, at most a light affine warp
-    (:class:`~deepclust_sklearn.DACEstimator` keeps that as its own default
-    for every image and does not call this function for images). These
+    DAC's paper uses none (:class:`~deepclust_sklearn.DACEstimator` keeps a
+    light affine warp of its own for grey images and uses this function for
+    colour ones, so all three methods share the colour path). These
     values are a starting point, to be measured on CIFAR-10-test, not tuned
     ones.
 

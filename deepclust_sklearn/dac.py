@@ -350,10 +350,10 @@ class DACEstimator(BaseDeepClusterer):
 
     @staticmethod
     def _default_augmenter(sample_shape, fill):
-        """DAC's light augmentation for images; the shared default otherwise."""
+        """DAC's light affine warp for grey images; the shared default otherwise (colour images, vectors)."""
         from .augment import ImageAugmenter
 
-        if len(sample_shape) == 3:
+        if len(sample_shape) == 3 and sample_shape[0] != 3:
             return ImageAugmenter(
                 rotation=10.0,
                 p_rotation=1.0,

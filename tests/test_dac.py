@@ -188,3 +188,10 @@ def test_warm_start_with_new_max_epochs_marks_the_last_row(X):
     est.set_params(max_epochs=3).fit(X)
     assert len(est.history_) == 5
     assert est.history_[-1, "stop"] == "max_epochs reached"
+
+
+def test_colour_images_get_the_shared_colour_augmenter_and_grey_ones_dacs_own():
+    colour = DACEstimator._default_augmenter((3, 32, 32), [0.0, 0.0, 0.0])
+    assert colour.flip and colour.p_grey == 0.2 and colour.saturation == 0.4 and colour.rotation == 0.0
+    grey = DACEstimator._default_augmenter((1, 28, 28), 0.0)
+    assert not grey.flip and grey.p_grey == 0.0 and grey.rotation == 10.0 and grey.p_rotation == 1.0

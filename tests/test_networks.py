@@ -233,16 +233,15 @@ def test_embedding_net_features_and_sobel():
 @pytest.mark.parametrize(
     "shape, expected",
     [
-        # colour (issue 17): not halved from 24 px; larger inputs pooled to about 32 px
-        ((3, 24, 24), {"channels": (32, 64, 128), "input_pool": 1}),
-        ((3, 32, 32), {"channels": (32, 64, 128), "input_pool": 1}),
-        ((3, 47, 40), {"channels": (32, 64, 128), "input_pool": 1}),
-        ((3, 64, 64), {"channels": (32, 64, 128), "input_pool": 2}),
-        ((3, 96, 96), {"channels": (32, 64, 128), "input_pool": 3}),
-        # grey rules, unchanged (and small colour images follow them)
+        # from 24 px, grey or colour: pooled so that the trunk sees 12-23 px (max(2, round(side / 16)))
+        ((3, 24, 24), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((3, 32, 32), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((3, 47, 40), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((3, 64, 64), {"channels": (32, 64, 128), "input_pool": 4}),
+        ((3, 96, 96), {"channels": (32, 64, 128), "input_pool": 6}),
         ((1, 28, 28), {"channels": (32, 64, 128), "input_pool": 2}),
         ((1, 32, 32), {"channels": (32, 64, 128), "input_pool": 2}),
-        ((1, 96, 96), {"channels": (32, 64, 128), "input_pool": 2}),
+        ((1, 96, 96), {"channels": (32, 64, 128), "input_pool": 6}),
         ((2, 32, 32), {"channels": (32, 64, 128), "input_pool": 2}),
         ((1, 16, 16), {"channels": (32, 64, 128)}),
         ((3, 16, 16), {"channels": (32, 64, 128)}),
@@ -256,12 +255,15 @@ def test_default_backbone_rules(shape, expected):
     assert kwargs == expected
 
 
-@pytest.mark.parametrize("shape, trunk_side", [((3, 32, 32), 32), ((3, 64, 64), 32), ((3, 96, 96), 32)])
-def test_default_backbone_colour_trunk_runs_and_sees_about_32_pixels(shape, trunk_side):
+@pytest.mark.parametrize(
+    "shape, trunk_side", [((3, 32, 32), 16), ((3, 64, 64), 16), ((3, 96, 96), 16), ((1, 28, 28), 14)]
+)
+def test_default_backbone_trunk_runs_and_sees_12_to_23_pixels(shape, trunk_side):
     torch.manual_seed(0)
     cls, kwargs = default_backbone(shape)
     net = cls(shape, **kwargs)
     # three 2x max-pools from the trunk's side, 128 channels
+    assert shape[1] // kwargs["input_pool"] == trunk_side
     assert net.out_features == 128 * (trunk_side // 8) ** 2
     x = torch.randn(4, *shape)
     for mode in (net.train, net.eval):
