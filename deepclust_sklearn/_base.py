@@ -641,19 +641,23 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         score : float
             In ``[0, log(n_clusters)]``.
         """
+        return mutual_information(*self._labels_and_copy_labels(X))
+
+    def _labels_and_copy_labels(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``predict``'s labels for ``X`` and for one transformed copy of ``X`` (seed ``SCORE_SEED``)."""
         check_is_fitted(self)
         X2d, sample_shape, _ = self._validate_input(X, reset=False)
         dataset = ArrayDataset(X2d, sample_shape)
         device = torch.device(self.net_.device)
 
-        def assignments(prepare=None) -> np.ndarray:
+        def labels(prepare=None) -> np.ndarray:
             per_batch = lambda outputs: self._batch_scores(outputs).argmax(axis=1)  # noqa: E731
             return net_outputs(self.net_, dataset, per_batch, self.inference_batch_size, prepare=prepare)
 
         with torch.random.fork_rng(devices=self._rng_devices(device)):
             seed_torch(SCORE_SEED, device)
-            copies = assignments(transformed_copies(self.net_))
-        return mutual_information(assignments(), copies)
+            copy_labels = labels(transformed_copies(self.net_))
+        return labels(), copy_labels
 
     def fit_predict(self, X, y=None) -> np.ndarray:
         """Fit and return ``labels_``.

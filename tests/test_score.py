@@ -15,10 +15,11 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import mutual_info_score
+from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score
 from sklearn.model_selection import GridSearchCV
 from test_estimators import ESTIMATORS, _id, for_images, make
 
+from deepclust_sklearn import augmentation_ami_scorer
 from deepclust_sklearn._score import mutual_information
 from deepclust_sklearn.augment import VectorAugmenter
 
@@ -138,3 +139,33 @@ def test_mutual_information_bounds():
     assert mutual_information(labels, labels) == pytest.approx(np.log(5))
     assert mutual_information(labels, np.roll(labels, 1)) < np.log(5)
     assert mutual_information(np.zeros(20, dtype=int), labels) == 0.0
+
+
+# --------------------------------------------------------------------------
+# augmentation_ami_scorer: the chance-adjusted version, for n_clusters
+# --------------------------------------------------------------------------
+
+
+@estimators
+def test_ami_scorer_is_the_adjusted_mutual_information_of_the_two_labellings(estimator, blobs):
+    X, _ = blobs
+    est = make(estimator, augment=VectorAugmenter(noise=0.5, mask=0.0), inference_batch_size=7).fit(X)
+    est.net_.augmenter_ = recording = _Recording(est.net_.augmenter_)
+    ami = augmentation_ami_scorer(est, X)
+    standardize = est.net_.module_.standardize
+    copies = (torch.cat(recording.outputs) * standardize.scale + standardize.mean).numpy().astype(np.float64)
+    assert ami == pytest.approx(adjusted_mutual_info_score(est.predict(X), est.predict(copies)), rel=1e-9, abs=1e-12)
+    assert augmentation_ami_scorer(est, X, y=np.arange(len(X))) == ami  # y is ignored
+    est.net_.augmenter_ = torch.nn.Identity()
+    assert augmentation_ami_scorer(est, X) == pytest.approx(1.0)  # copies are the samples
+
+
+def test_ami_scorer_searches_n_clusters_without_labels(blobs):
+    X, _ = blobs
+    everything = [(np.arange(len(X)), np.arange(len(X)))]
+    config = make(ESTIMATORS[2], augment=VectorAugmenter(noise=0.1, mask=0.0))
+    search = GridSearchCV(config, {"n_clusters": [2, 3, 4]}, scoring=augmentation_ami_scorer, cv=everything).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all((scores >= -0.05) & (scores <= 1.0))
+    assert search.best_params_["n_clusters"] == [2, 3, 4][int(np.argmax(scores))]
+    assert search.best_estimator_.n_clusters == search.best_params_["n_clusters"]
