@@ -218,7 +218,23 @@ def markdown_k(summary: dict, env: dict) -> str:
         "",
         "One fit per candidate k (defaults otherwise, seed 0). Label-free per fit: I = mutual information of "
         "predict on X and on one transformed copy (what `score` returns), H = entropy of the labels, AMI = "
-        "adjusted mutual information of the two labellings. ACC/NMI (labels) only judge.",
+        "adjusted mutual information of the two labellings. ACC/NMI (labels) only judge. Each cell records its "
+        "own commit and torch threads (the header above is the summarising run's); cells with a `source` note "
+        "came from an exploratory run of the same computation: "
+        + (
+            ", ".join(
+                sorted(
+                    {
+                        f"{d} {m}"
+                        for d, by in summary.items()
+                        for m, s in by.items()
+                        if any("source" in c for c in s["cells"])
+                    }
+                )
+            )
+            or "none"
+        )
+        + ".",
         "",
         "| data | method | ks | " + " | ".join(pick_k([{"k": 1, "I": 0, "AMI": 0}]).keys()) + " |",
         "| --- | --- | --- | " + " | ".join("---" for _ in pick_k([{"k": 1, "I": 0, "AMI": 0}])) + " |",
@@ -271,14 +287,17 @@ def main() -> None:
                 print(
                     dataset, method, name, {k: cell[k] for k in cell if k in ("score", "I", "AMI", "acc")}, flush=True
                 )
-                if args.mode == "search":
-                    summary = summarise_search()
-                    write_results(
-                        "label_free_search", {"environment": env, "summary": summary}, markdown_search(summary, env)
-                    )
-                else:
-                    summary = summarise_k()
-                    write_results("n_clusters", {"environment": env, "summary": summary}, markdown_k(summary, env))
+                write_summary(args.mode, env)
+    write_summary(args.mode, env)  # also when every cell was already there
+
+
+def write_summary(mode: str, env: dict) -> None:
+    if mode == "search":
+        summary = summarise_search()
+        write_results("label_free_search", {"environment": env, "summary": summary}, markdown_search(summary, env))
+    else:
+        summary = summarise_k()
+        write_results("n_clusters", {"environment": env, "summary": summary}, markdown_k(summary, env))
 
 
 if __name__ == "__main__":
