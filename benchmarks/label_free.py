@@ -27,6 +27,7 @@ and the summaries ``results/label_free_search.{json,md}`` and
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import time
 
@@ -91,10 +92,14 @@ def run_search_cell(dataset: str, method: str, params: dict, X, y, seed: int) ->
     start = time.perf_counter()
     est = _estimator(method, n_clusters=n_clusters, random_state=seed, **params).fit(X)
     wall = time.perf_counter() - start
+    from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score
+
+    labels, copies = est._labels_and_copy_labels(X)  # the pair score and augmentation_ami_scorer compare
     return {
         "params": params,
         "seed": seed,
-        "score": float(est.score(X)),
+        "score": float(mutual_info_score(labels, copies)),
+        "AMI": float(adjusted_mutual_info_score(labels, copies)),
         **{k: float(v) for k, v in clustering_scores(y, est.labels_).items()},
         "wall_s": round(wall, 1),
     }
@@ -129,16 +134,19 @@ def _load(kind: str) -> dict:
     return out
 
 
-def summarise_search() -> dict:
+def summarise_search(kind: str = "search") -> dict:
     summary = {}
-    for dataset, by_method in _load("search").items():
+    for dataset, by_method in _load(kind).items():
         for method, cells in by_method.items():
             picked = max(cells, key=lambda c: c["score"])
+            by_ami = max(cells, key=lambda c: c.get("AMI", float("nan")))
             best = max(cells, key=lambda c: c["acc"])
             summary.setdefault(dataset, {})[method] = {
                 "n_settings": len(cells),
                 "picked": picked["params"],
                 "picked_acc": picked["acc"],
+                "picked_by_ami": by_ami["params"],
+                "picked_by_ami_acc": by_ami["acc"],
                 "best": best["params"],
                 "best_acc": best["acc"],
                 "gap": best["acc"] - picked["acc"],
@@ -184,16 +192,21 @@ def markdown_search(summary: dict, env: dict) -> str:
         environment_markdown(env),
         "",
         "GridSearchCV(est, grid) with no y and no scoring, train = test = all of X; "
-        "ACC (labels) only judges the pick. Grids: " + "; ".join(f"{m}: {g}" for m, g in GRIDS.items()) + ".",
+        "ACC (labels) only judges the pick; 'picked by AMI' ranks by augmentation_ami_scorer instead. "
+        "Default grids (a tagged run's settings are listed below): "
+        + "; ".join(f"{m}: {g}" for m, g in GRIDS.items())
+        + ".",
         "",
-        "| data | method | settings | picked (score) | its ACC | grid best ACC | gap | picked the best |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| data | method | settings | picked (score) | its ACC | grid best ACC | gap | picked the best | "
+        "picked by AMI | its ACC |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, by_method in summary.items():
         for method, s in by_method.items():
             lines.append(
                 f"| {dataset} | {method} | {s['n_settings']} | {s['picked']} | {s['picked_acc']:.3f} | "
-                f"{s['best_acc']:.3f} | {s['gap']:.3f} | {'yes' if s['picked_is_best'] else 'no'} |"
+                f"{s['best_acc']:.3f} | {s['gap']:.3f} | {'yes' if s['picked_is_best'] else 'no'} | "
+                f"{s['picked_by_ami']} | {s['picked_by_ami_acc']:.3f} |"
             )
     lines += ["", "Every setting (sorted by score):", ""]
     lines += [
@@ -204,7 +217,8 @@ def markdown_search(summary: dict, env: dict) -> str:
         for method, s in by_method.items():
             for c in s["cells"]:
                 lines.append(
-                    f"| {dataset} | {method} | {c['params']} | {c['score']:.4f} | {c['acc']:.3f} | "
+                    f"| {dataset} | {method} | {c['params']} | {c['score']:.4f} | {c.get('AMI', float('nan')):.3f} | "
+                    f"{c['acc']:.3f} | "
                     f"{c['nmi']:.3f} | {c['wall_s']:.0f} |"
                 )
     return "\n".join(lines) + "\n"
@@ -263,18 +277,27 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["iic", "dac", "deepcluster"], choices=list(GRIDS))
     parser.add_argument("--ks", type=int, nargs="+", default=list(range(5, 21)))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--grid", nargs="*", default=[], metavar="PARAM=V1,V2", help="search: replace the grid")
+    parser.add_argument("--tag", default="", help="search: name for a run with its own --grid (cells kept apart)")
     args = parser.parse_args()
+    if args.grid and not args.tag:
+        raise SystemExit("--grid replaces the default grids: give the run a --tag so its cells stay apart.")
+    grid_override = {
+        key: [ast.literal_eval(v) for v in values.split(",")]
+        for key, _, values in (g.partition("=") for g in args.grid)
+    }
     env = environment()
     CELLS.mkdir(parents=True, exist_ok=True)
     for dataset in args.datasets:
         X, y = DATASETS[dataset][1]()
         for method in args.methods:
             if args.mode == "search":
-                jobs = [(p, "_".join(f"{k}={v}" for k, v in sorted(p.items()))) for p in _grid_points(GRIDS[method])]
+                grid = grid_override or GRIDS[method]
+                jobs = [(p, "_".join(f"{k}={v}" for k, v in sorted(p.items()))) for p in _grid_points(grid)]
             else:
                 jobs = [(k, f"k{k}") for k in args.ks]
             for job, name in jobs:
-                kind = "search" if args.mode == "search" else "nclusters"
+                kind = ("search" + (f"-{args.tag}" if args.tag else "")) if args.mode == "search" else "nclusters"
                 path = _cell(kind, dataset, method, f"{name}_seed{args.seed}")
                 if path.exists():
                     continue
@@ -287,14 +310,15 @@ def main() -> None:
                 print(
                     dataset, method, name, {k: cell[k] for k in cell if k in ("score", "I", "AMI", "acc")}, flush=True
                 )
-                write_summary(args.mode, env)
-    write_summary(args.mode, env)  # also when every cell was already there
+                write_summary(args.mode, env, args.tag)
+    write_summary(args.mode, env, args.tag)  # also when every cell was already there
 
 
-def write_summary(mode: str, env: dict) -> None:
+def write_summary(mode: str, env: dict, tag: str = "") -> None:
     if mode == "search":
-        summary = summarise_search()
-        write_results("label_free_search", {"environment": env, "summary": summary}, markdown_search(summary, env))
+        summary = summarise_search("search" + (f"-{tag}" if tag else ""))
+        stem = "label_free_search" + (f"_{tag}" if tag else "")
+        write_results(stem, {"environment": env, "summary": summary}, markdown_search(summary, env))
     else:
         summary = summarise_k()
         write_results("n_clusters", {"environment": env, "summary": summary}, markdown_k(summary, env))
