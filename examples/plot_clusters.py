@@ -14,6 +14,7 @@ About 30 s on a 2-core laptop CPU::
 
     python examples/plot_clusters.py            # digits
     python examples/plot_clusters.py --mnist    # MNIST-test, if a local copy exists (minutes)
+    python examples/plot_clusters.py --cifar    # CIFAR-10-test colour images, if present (~10 min)
 
 Needs matplotlib: ``pip install "deepclust_sklearn[plot]"``.
 """
@@ -28,7 +29,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # write files, never open windows
 import matplotlib.pyplot as plt  # noqa: E402
-from _common import load_images  # noqa: E402
+from _common import load_cifar10_test, load_images  # noqa: E402
 
 from deepclust_sklearn import DeepClusterEstimator, clustering_scores  # noqa: E402
 from deepclust_sklearn.plotting import (  # noqa: E402
@@ -43,10 +44,14 @@ IMAGES = Path(__file__).resolve().parent / "images"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", action="store_true", help="use ../shared/data/mnist-test when present")
+    parser.add_argument("--cifar", action="store_true", help="use ../shared/data/cifar10-test when present")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     args = parser.parse_args()
 
-    name, X, y = load_images(args.mnist)
+    cifar = load_cifar10_test() if args.cifar else None
+    if args.cifar and cifar is None:
+        print("note: --cifar given but no CIFAR-10-test copy beside the repository; using digits instead.")
+    name, X, y = ("cifar10-test", *cifar) if cifar is not None else load_images(args.mnist)
     print(f"{name}: {X.shape[0]} images of shape {X.shape[1:]} (labels used only to score)")
 
     start = time.perf_counter()
