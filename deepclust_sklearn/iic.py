@@ -148,7 +148,10 @@ class IICEstimator(BaseDeepClusterer):
         Weight :math:`\lambda` of the marginal entropy terms in the loss (1 is
         plain mutual information). Above 1 it penalises unbalanced solutions
         more, which keeps two classes from sharing a cluster while another
-        is split (measured on MNIST-test: ``docs/experiments.md``).
+        is split (measured on MNIST-test: ``docs/experiments.md``). **Classes
+        of very different sizes** (e.g. 10:1): use 1.0, as 1.5 splits the
+        large classes to even out cluster sizes; below 1 the clusters
+        collapse (``docs/usage.md``, imbalanced data).
     repeats : int, default=5
         Independently transformed copies of every image per step (IIC's ``r``).
     head_schedule : tuple of str, default=("cluster", "cluster", "overcluster")
