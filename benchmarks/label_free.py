@@ -210,8 +210,8 @@ def markdown_search(summary: dict, env: dict) -> str:
             )
     lines += ["", "Every setting (sorted by score):", ""]
     lines += [
-        "| data | method | setting | score | ACC | NMI | wall (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| data | method | setting | score | AMI | ACC | NMI | wall (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for dataset, by_method in summary.items():
         for method, s in by_method.items():
