@@ -625,10 +625,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
 
         Bias: the score is at most ``log(n_clusters)`` and grows with the
         number of clusters, so compare settings with the same
-        ``n_clusters`` (choosing ``n_clusters`` itself: ``docs/usage.md``).
-        With ``augment="none"``
-        the copies are the samples themselves and the score only measures
-        confident, balanced assignments.
+        ``n_clusters``; to choose ``n_clusters`` search it with
+        :func:`~deepclust_sklearn.augmentation_ami_scorer` (measured on the
+        dev sets in ``docs/usage.md``). With ``augment="none"`` the copies
+        are the samples themselves and the score is the entropy of the
+        labels: it measures only how evenly the clusters are used.
 
         Parameters
         ----------
@@ -640,6 +641,15 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         -------
         score : float
             In ``[0, log(n_clusters)]``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_blobs
+        >>> from deepclust_sklearn import DACEstimator
+        >>> X, _ = make_blobs(n_samples=90, centers=3, cluster_std=0.5, random_state=0)
+        >>> est = DACEstimator(n_clusters=3, max_epochs=10, batch_size=16, lr=0.01, random_state=0).fit(X)
+        >>> bool(0.0 <= est.score(X) <= np.log(3))
+        True
         """
         return mutual_information(*self._labels_and_copy_labels(X))
 
