@@ -94,6 +94,11 @@ def parse_overrides(pairs: list[str]) -> dict:
     overrides = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
+        if value.startswith("torch.optim."):  # an optimiser class by name, e.g. optimizer=torch.optim.RMSprop
+            import torch
+
+            overrides[key] = getattr(torch.optim, value.rsplit(".", 1)[1])
+            continue
         try:
             overrides[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):

@@ -165,6 +165,11 @@ def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit
     }
 
 
+def _jsonable(value) -> str:
+    """Overrides that JSON cannot hold (an optimiser class) are recorded by their dotted name."""
+    return f"{value.__module__}.{value.__qualname__}" if isinstance(value, type) else str(value)
+
+
 def cell_path(dataset: str, method: str, seed: int, tag: str) -> Path:
     return CELLS / f"{dataset}__{method}{'__' + tag if tag else ''}__seed{seed}.json"
 
@@ -263,7 +268,7 @@ def main() -> None:
                     continue
                 data = data if data is not None else DATASETS[dataset][1]()
                 cell = run_cell(dataset, method, seed, data, overrides if method != "kmeans" else {}, env["commit"])
-                path.write_text(json.dumps(cell, indent=2) + "\n")
+                path.write_text(json.dumps(cell, indent=2, default=_jsonable) + "\n")
                 print(
                     f"{dataset:18s} {method:12s} seed {seed}: ACC {cell['acc']:.3f} NMI {cell['nmi']:.3f} "
                     f"{cell['wall_s']:.0f}s",
