@@ -1,6 +1,6 @@
 """deepclust_sklearn: deep image clustering (IIC, DAC, DeepCluster) as scikit-learn estimators."""
 
-from ._score import augmentation_ami_scorer
+from ._score import normalized_score_scorer
 from .clustering import FaissKMeans
 from .dac import DACEstimator
 from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
@@ -35,7 +35,7 @@ __all__ = [
     "IICLoss",
     "PCAWhitenL2",
     "adjusted_rand_score",
-    "augmentation_ami_scorer",
+    "normalized_score_scorer",
     "ari_scorer",
     "clustering_accuracy",
     "clustering_accuracy_scorer",

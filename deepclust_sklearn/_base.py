@@ -626,7 +626,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         Bias: the score is at most ``log(n_clusters)`` and grows with the
         number of clusters, so compare settings with the same
         ``n_clusters``; to choose ``n_clusters`` search it with
-        :func:`~deepclust_sklearn.augmentation_ami_scorer` (measured on the
+        :func:`~deepclust_sklearn.normalized_score_scorer` (measured on the
         dev sets in ``docs/usage.md``). With ``augment="none"`` the copies
         are the samples themselves and the score is the entropy of the
         labels: it measures only how evenly the clusters are used.

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score
+from sklearn.metrics import mutual_info_score
 
 # The copies are drawn from this seed, whatever the estimator's random_state:
 # two fitted settings are compared on the same transformed copies of X.
@@ -65,51 +65,57 @@ def mutual_information(labels: np.ndarray, copy_labels: np.ndarray) -> float:
     return float(max(mutual_info_score(labels, copy_labels), 0.0))
 
 
-def augmentation_ami_scorer(estimator, X, y=None) -> float:
-    """Label-free scorer for choosing ``n_clusters``: chance-adjusted agreement of the clusters of X and of copies.
+def normalized_score_scorer(estimator, X, y=None) -> float:
+    r"""Label-free scorer for choosing ``n_clusters``: ``score(X)`` as a fraction of its maximum, ``log(n_clusters)``.
 
-    The adjusted mutual information (:func:`sklearn.metrics.adjusted_mutual_info_score`)
-    between ``predict`` on ``X`` and on one transformed copy of ``X``, the
-    two labellings that ``score`` compares. ``score`` (their mutual
-    information) grows with the number of clusters; the AMI subtracts what
-    two random labellings with those cluster sizes would share and divides
-    by the entropies, so it lies in ``[0, 1]`` (1: every copy keeps its
-    cluster) whatever ``n_clusters`` is. A split of a real class into two
-    puts a boundary where transformed copies cross it, and a forced merge of
-    two classes leaves clusters the network cannot hold together, so both
-    lower it. Use it as ``scoring`` in a search over ``n_clusters``;
-    ``y`` is ignored. Its bias runs the other way from ``score``'s: fewer
-    clusters have fewer boundaries to cross, so on data whose groups the
-    transformations do not separate cleanly (measured: 2-D blobs with the
-    vector augmenter) it prefers the smallest candidate. How often it finds
-    the number of classes on the dev sets: ``benchmarks/results/n_clusters.md``.
+    .. math:: \frac{I(P)}{\log k}
+
+    with :math:`I(P)` what :meth:`score` returns (the mutual information of
+    ``predict`` on ``X`` and on one transformed copy of ``X``) and ``k`` the
+    fitted number of clusters. ``score`` itself grows with ``k``; this ratio
+    lies in ``[0, 1]`` and is 1 only when the ``k`` clusters are used
+    equally and every copy keeps its cluster. An extra cluster that splits
+    a real group adds a boundary that transformed copies cross, so the
+    mutual information grows by less than ``log k`` does; a cluster that
+    merges two groups is held together by less than the network could, or
+    leaves the information of the split unused. Use it as ``scoring`` in a
+    search over ``n_clusters``; ``y`` is ignored. It favours clusters of
+    equal size (an unused or small cluster lowers the entropy of the labels
+    below ``log k``). How often it finds the number of classes on the dev
+    sets, and where it does not: ``docs/usage.md`` and
+    ``benchmarks/results/n_clusters.md``.
 
     Parameters
     ----------
     estimator : fitted IICEstimator, DACEstimator or DeepClusterEstimator
+        Fitted with ``n_clusters >= 2``.
     X : array-like of the same kind as in ``fit``
     y : None
         Ignored; labels are never used.
 
     Returns
     -------
-    ami : float
-        At most 1; about 0 when copies land in clusters unrelated to their
-        sample's.
+    ratio : float
+        In ``[0, 1]``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import make_blobs
     >>> from sklearn.model_selection import GridSearchCV
-    >>> from deepclust_sklearn import DeepClusterEstimator, augmentation_ami_scorer
+    >>> from deepclust_sklearn import DeepClusterEstimator, normalized_score_scorer
     >>> X, _ = make_blobs(n_samples=120, centers=3, cluster_std=0.5, random_state=0)
     >>> est = DeepClusterEstimator(max_epochs=4, batch_size=32, module_kwargs={"hidden": (32,)}, random_state=0)
     >>> everything = [(np.arange(len(X)), np.arange(len(X)))]
-    >>> search = GridSearchCV(est, {"n_clusters": [2, 3, 4]}, scoring=augmentation_ami_scorer, cv=everything)
-    >>> scores = search.fit(X).cv_results_["mean_test_score"]  # one AMI per n_clusters
-    >>> bool(all(0 <= score <= 1 for score in scores)), sorted(search.best_params_)
+    >>> search = GridSearchCV(est, {"n_clusters": [2, 3, 4]}, scoring=normalized_score_scorer, cv=everything)
+    >>> ratios = search.fit(X).cv_results_["mean_test_score"]  # one per n_clusters
+    >>> bool(all(0 <= ratio <= 1 for ratio in ratios)), sorted(search.best_params_)
     (True, ['n_clusters'])
     """
-    labels, copy_labels = estimator._labels_and_copy_labels(X)
-    return float(adjusted_mutual_info_score(labels, copy_labels))
+    n_outputs = estimator._n_features_out
+    if n_outputs < 2:
+        raise ValueError(
+            f"normalized_score_scorer needs an estimator fitted with n_clusters >= 2; got {n_outputs}: "
+            "with one cluster there is nothing to choose (log 1 = 0)."
+        )
+    return float(estimator.score(X) / np.log(n_outputs))

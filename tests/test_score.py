@@ -15,11 +15,11 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score
+from sklearn.metrics import mutual_info_score
 from sklearn.model_selection import GridSearchCV
 from test_estimators import ESTIMATORS, _id, for_images, make
 
-from deepclust_sklearn import augmentation_ami_scorer
+from deepclust_sklearn import normalized_score_scorer
 from deepclust_sklearn._score import mutual_information
 from deepclust_sklearn.augment import VectorAugmenter
 
@@ -142,30 +142,46 @@ def test_mutual_information_bounds():
 
 
 # --------------------------------------------------------------------------
-# augmentation_ami_scorer: the chance-adjusted version, for n_clusters
+# normalized_score_scorer: score / log k, for n_clusters
 # --------------------------------------------------------------------------
 
 
 @estimators
-def test_ami_scorer_is_the_adjusted_mutual_information_of_the_two_labellings(estimator, blobs):
-    X, _ = blobs
-    est = make(estimator, augment=VectorAugmenter(noise=0.5, mask=0.0), inference_batch_size=7).fit(X)
-    est.net_.augmenter_ = recording = _Recording(est.net_.augmenter_)
-    ami = augmentation_ami_scorer(est, X)
-    standardize = est.net_.module_.standardize
-    copies = (torch.cat(recording.outputs) * standardize.scale + standardize.mean).numpy().astype(np.float64)
-    assert ami == pytest.approx(adjusted_mutual_info_score(est.predict(X), est.predict(copies)), rel=1e-9, abs=1e-12)
-    assert augmentation_ami_scorer(est, X, y=np.arange(len(X))) == ami  # y is ignored
+def test_normalized_score_is_score_over_log_k(estimator, fitted):
+    X, models = fitted
+    est = models[_id(estimator)]
+    ratio = normalized_score_scorer(est, X)
+    assert ratio == pytest.approx(est.score(X) / np.log(est.n_clusters), rel=1e-12)
+    assert 0.0 <= ratio <= 1.0
+    assert normalized_score_scorer(est, X, y=np.arange(len(X))) == ratio  # y is ignored
+
+
+def test_normalized_score_is_one_only_for_equal_clusters_that_copies_keep():
+    """Identity copies: the ratio is H(labels) / log k, 1 for equal clusters, below 1 for unequal ones."""
+    X, _ = make_blobs(n_samples=90, centers=3, cluster_std=0.5, random_state=0)
+    est = make(ESTIMATORS[2]).fit(X)
     est.net_.augmenter_ = torch.nn.Identity()
-    assert augmentation_ami_scorer(est, X) == pytest.approx(1.0)  # copies are the samples
+    labels = est.predict(X)
+    entropy = mutual_info_score(labels, labels)
+    assert normalized_score_scorer(est, X) == pytest.approx(entropy / np.log(3), rel=1e-12)
+    balanced = np.concatenate([X[labels == j][:10] for j in range(3)])  # 10 of each cluster
+    assert normalized_score_scorer(est, balanced) == pytest.approx(1.0)
+    unbalanced = np.concatenate([X[labels == 0][:20], X[labels == 1][:5], X[labels == 2][:5]])
+    assert normalized_score_scorer(est, unbalanced) < 0.9
 
 
-def test_ami_scorer_searches_n_clusters_without_labels(blobs):
+def test_normalized_score_searches_n_clusters_without_labels(blobs):
     X, _ = blobs
     everything = [(np.arange(len(X)), np.arange(len(X)))]
     config = make(ESTIMATORS[2], augment=VectorAugmenter(noise=0.1, mask=0.0))
-    search = GridSearchCV(config, {"n_clusters": [2, 3, 4]}, scoring=augmentation_ami_scorer, cv=everything).fit(X)
+    search = GridSearchCV(config, {"n_clusters": [2, 3, 4]}, scoring=normalized_score_scorer, cv=everything).fit(X)
     scores = search.cv_results_["mean_test_score"]
-    assert np.all((scores >= -0.05) & (scores <= 1.0))
+    assert np.all((scores >= 0) & (scores <= 1.0))
     assert search.best_params_["n_clusters"] == [2, 3, 4][int(np.argmax(scores))]
-    assert search.best_estimator_.n_clusters == search.best_params_["n_clusters"]
+
+
+def test_normalized_score_rejects_one_cluster(blobs):
+    X, _ = blobs
+    est = make(ESTIMATORS[2], n_clusters=1, n_pseudo_clusters=2).fit(X)
+    with pytest.raises(ValueError, match=r"n_clusters >= 2; got 1"):
+        normalized_score_scorer(est, X)
