@@ -63,27 +63,6 @@ def _cell(kind: str, dataset: str, method: str, name: str):
     return CELLS / f"{kind}__{dataset}__{method}__{name}.json"
 
 
-def _label_pair(est, X) -> tuple[np.ndarray, np.ndarray]:
-    """The labels ``score`` compares: ``predict`` on X and on one transformed copy of X (seed 0)."""
-    from deepclust_sklearn._base import seed_torch
-    from deepclust_sklearn._data import ArrayDataset, net_outputs
-    from deepclust_sklearn._score import SCORE_SEED, transformed_copies
-
-    X2d, shape, _ = est._validate_input(X, reset=False)
-    dataset = ArrayDataset(X2d, shape)
-
-    def per_batch(outputs):
-        return est._batch_scores(outputs).argmax(axis=1)
-
-    labels = net_outputs(est.net_, dataset, per_batch, est.inference_batch_size)
-    with torch.random.fork_rng(devices=[]):
-        seed_torch(SCORE_SEED, torch.device("cpu"))
-        copies = net_outputs(
-            est.net_, dataset, per_batch, est.inference_batch_size, prepare=transformed_copies(est.net_)
-        )
-    return labels, copies
-
-
 def run_search_cell(dataset: str, method: str, params: dict, X, y, seed: int) -> dict:
     """One grid point: fit on X, label-free score on X, ACC/NMI from y."""
     from deepclust_sklearn import clustering_scores
@@ -115,7 +94,7 @@ def run_k_cell(dataset: str, method: str, k: int, X, y, seed: int) -> dict:
     start = time.perf_counter()
     est = _estimator(method, n_clusters=k, random_state=seed).fit(X)
     wall = time.perf_counter() - start
-    labels, copies = _label_pair(est, X)
+    labels, copies = est._labels_and_copy_labels(X)  # the pair score compares
     return {
         "k": k,
         "seed": seed,
