@@ -42,17 +42,12 @@ CELLS = RESULTS / "suite"
 
 
 def _idx_set(folder: str) -> tuple[np.ndarray, np.ndarray]:
-    from deepclust_sklearn import read_idx
+    from deepclust_sklearn import load_idx_folder
 
     path = SHARED / folder
     if not path.is_dir():
         raise SystemExit(f"{path} not found; the dev sets are read from ../shared/data beside the repo.")
-    images = sorted(p for p in path.iterdir() if "images" in p.name)[0]
-    labels = sorted(p for p in path.iterdir() if "labels" in p.name)[0]
-    X = read_idx(images).astype(np.float32) / 255.0
-    if X.ndim == 3:
-        X = X[:, None]
-    return X, read_idx(labels).astype(np.int64)
+    return load_idx_folder(path)
 
 
 def _resized(X: np.ndarray, size: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 from ._score import normalized_score_scorer
 from .clustering import FaissKMeans
 from .dac import DACEstimator
-from .datasets import load_digits_images, load_mnist, make_image_blobs, read_idx
+from .datasets import load_digits_images, load_idx_folder, load_mnist, make_image_blobs, read_idx
 from .deepcluster import DeepClusterEstimator
 from .iic import IICEstimator
 from .image_folder import load_image_folder
@@ -42,6 +42,7 @@ __all__ = [
     "clustering_scores",
     "hungarian_match",
     "load_digits_images",
+    "load_idx_folder",
     "load_image_folder",
     "load_mnist",
     "make_image_blobs",

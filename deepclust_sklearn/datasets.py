@@ -6,6 +6,8 @@ This module provides:
   (gzip-compressed or raw);
 * :func:`load_mnist` -- loads a local copy of MNIST (train or test subset)
   as images scaled to ``[0, 1]``;
+* :func:`load_idx_folder` -- loads any folder holding one IDX images file
+  and one IDX labels file (Fashion-MNIST, CIFAR-10 converted to IDX, ...);
 * :func:`load_digits_images` -- scikit-learn's 8x8 digits as images;
 * :func:`make_image_blobs` -- a small synthetic image clustering problem.
 
@@ -30,6 +32,7 @@ from ._validation import check_image_shape
 __all__ = [
     "read_idx",
     "load_mnist",
+    "load_idx_folder",
     "load_digits_images",
     "make_image_blobs",
 ]
@@ -288,6 +291,103 @@ def load_mnist(
         X = X.reshape(n, h * w)
     y = labels.astype(np.int64)
     return X, y
+
+
+def _one_idx_file(directory: Path, kind: str) -> Path:
+    """The single IDX file in ``directory`` whose name contains ``kind`` ("images" or "labels")."""
+    found = sorted(p for p in directory.iterdir() if p.is_file() and kind in p.name and "idx" in p.name)
+    if len(found) != 1:
+        listed = ", ".join(p.name for p in found) if found else "none"
+        raise FileNotFoundError(
+            f"Expected exactly one IDX {kind} file (a name containing {kind!r} and 'idx') in "
+            f"{str(directory)!r}, found {len(found)}: {listed}. Keep one images and one labels file "
+            "per folder, or read each file with read_idx."
+        )
+    return found[0]
+
+
+def load_idx_folder(path: PathLike, *, dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Load a folder holding one IDX images file and one IDX labels file.
+
+    The general form of :func:`load_mnist`: any file names, grey or colour.
+    It finds the one file whose name contains ``images`` and the one whose
+    name contains ``labels`` (both also containing ``idx``, gzip-compressed
+    or raw), so MNIST, Fashion-MNIST and CIFAR-10 stored as IDX all load
+    with it. Nothing is downloaded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Directory holding the two files.
+    dtype : numpy dtype, default=numpy.float32
+        Floating dtype of ``X``.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (N, C, H, W)
+        Pixel values divided by 255. A 3-d images file ``(N, H, W)`` gets
+        one channel; a 4-d file is taken as ``(N, C, H, W)``.
+    y : numpy.ndarray of shape (N,), dtype int64
+        The labels (for scoring only).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory is missing, or it holds no or several images (or
+        labels) files.
+    ValueError
+        If the images are not 3-d or 4-d, the labels not 1-d, their counts
+        differ, or ``dtype`` is not floating.
+
+    See Also
+    --------
+    load_mnist : MNIST's standard file names, train or test subset.
+    read_idx : Reads one IDX file.
+
+    Examples
+    --------
+    Write a folder with two 3x4x4 colour images and load it:
+
+    >>> import tempfile, os, struct
+    >>> import numpy as np
+    >>> from deepclust_sklearn import load_idx_folder
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with open(os.path.join(tmp, "test-images-idx4-ubyte"), "wb") as f:
+    ...         _ = f.write(b"\\x00\\x00\\x08\\x04" + struct.pack(">IIII", 2, 3, 4, 4))
+    ...         _ = f.write(np.full(2 * 3 * 4 * 4, 255, dtype=np.uint8).tobytes())
+    ...     with open(os.path.join(tmp, "test-labels-idx1-ubyte"), "wb") as f:
+    ...         _ = f.write(b"\\x00\\x00\\x08\\x01" + struct.pack(">I", 2) + bytes([0, 9]))
+    ...     X, y = load_idx_folder(tmp)
+    >>> X.shape, X.dtype, float(X.max())
+    ((2, 3, 4, 4), dtype('float32'), 1.0)
+    >>> y
+    array([0, 9])
+    """
+    directory = Path(path)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"IDX folder not found: {str(directory)!r}.")
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype}.")
+    images_path = _one_idx_file(directory, "images")
+    labels_path = _one_idx_file(directory, "labels")
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"Expected images of shape (N, H, W) or (N, C, H, W) in {str(images_path)!r}, got shape {images.shape}."
+        )
+    if labels.ndim != 1:
+        raise ValueError(f"Expected 1-d labels in {str(labels_path)!r}, got shape {labels.shape}.")
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"Image/label count mismatch: {images.shape[0]} images in {str(images_path)!r} but "
+            f"{labels.shape[0]} labels in {str(labels_path)!r}."
+        )
+    if images.ndim == 3:
+        images = images[:, None]
+    X = (images.astype(dtype) / dtype.type(255)).astype(dtype, copy=False)
+    return X, labels.astype(np.int64)
 
 
 def load_digits_images(*, return_X_y: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepclust_sklearn import clustering_scores, load_digits_images, load_mnist
+from deepclust_sklearn import clustering_scores, load_digits_images, load_idx_folder, load_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO_ROOT.parent / "shared" / "data" / "mnist-test"
@@ -21,13 +21,9 @@ CIFAR_DIR = REPO_ROOT.parent / "shared" / "data" / "cifar10-test"
 
 def load_cifar10_test() -> tuple[np.ndarray, np.ndarray] | None:
     """CIFAR-10-test ``(10000, 3, 32, 32)`` float32 in [0, 1] and its labels, from IDX files; ``None`` if absent."""
-    from deepclust_sklearn import read_idx
-
     if not CIFAR_DIR.is_dir():
         return None
-    images = sorted(p for p in CIFAR_DIR.iterdir() if "images" in p.name)[0]
-    labels = sorted(p for p in CIFAR_DIR.iterdir() if "labels" in p.name)[0]
-    return read_idx(images).astype(np.float32) / 255.0, read_idx(labels).astype(np.int64)
+    return load_idx_folder(CIFAR_DIR)
 
 
 def load_images(mnist: bool = False) -> tuple[str, np.ndarray, np.ndarray]:

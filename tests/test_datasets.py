@@ -14,6 +14,7 @@ from sklearn.metrics import adjusted_rand_score
 import deepclust_sklearn.datasets as datasets_module
 from deepclust_sklearn.datasets import (
     load_digits_images,
+    load_idx_folder,
     load_mnist,
     make_image_blobs,
     read_idx,
@@ -246,6 +247,62 @@ def test_load_mnist_wrong_ndim(tmp_path):
 
 
 # --------------------------------------------------------------------------
+# load_idx_folder: any names, grey or colour
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_load_idx_folder_colour(tmp_path, gz):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(4, 3, 5, 6), dtype=np.uint8)
+    labels = np.array([3, 1, 4, 1], np.uint8)
+    suffix = ".gz" if gz else ""
+    write_idx(tmp_path / f"data-images-idx4-ubyte{suffix}", images, gz=gz)
+    write_idx(tmp_path / f"data-labels-idx1-ubyte{suffix}", labels, gz=gz)
+    X, y = load_idx_folder(tmp_path)
+    assert X.shape == (4, 3, 5, 6) and X.dtype == np.float32
+    np.testing.assert_allclose(X, images / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    assert y.dtype == np.int64
+
+
+def test_load_idx_folder_grey_gets_one_channel_and_matches_load_mnist(tmp_path):
+    make_fake_mnist(tmp_path, "t10k", n=3, gz=True)
+    X, y = load_idx_folder(tmp_path, dtype=np.float64)
+    assert X.shape == (3, 1, 28, 28) and X.dtype == np.float64
+    X_mnist, y_mnist = load_mnist(tmp_path, dtype=np.float64)
+    np.testing.assert_array_equal(X, X_mnist)
+    np.testing.assert_array_equal(y, y_mnist)
+
+
+def test_load_idx_folder_needs_exactly_one_of_each(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"exactly one IDX images file.*found 0: none"):
+        load_idx_folder(tmp_path)
+    make_fake_mnist(tmp_path, "t10k", n=3)
+    make_fake_mnist(tmp_path, "train", n=4)
+    with pytest.raises(FileNotFoundError, match=r"found 2: t10k-images-idx3-ubyte, train-images-idx3-ubyte"):
+        load_idx_folder(tmp_path)
+
+
+def test_load_idx_folder_bad_input(tmp_path):
+    with pytest.raises(FileNotFoundError, match="IDX folder not found"):
+        load_idx_folder(tmp_path / "nope")
+    write_idx(tmp_path / "a-images-idx2-ubyte", np.zeros((5, 784), np.uint8))
+    write_idx(tmp_path / "a-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    with pytest.raises(ValueError, match=r"\(N, H, W\) or \(N, C, H, W\).*\(5, 784\)"):
+        load_idx_folder(tmp_path)
+    write_idx(tmp_path / "a-images-idx2-ubyte", np.zeros((5, 2, 2), np.uint8))
+    write_idx(tmp_path / "a-labels-idx1-ubyte", np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match=r"mismatch: 5 images .* 4 labels"):
+        load_idx_folder(tmp_path)
+    write_idx(tmp_path / "a-labels-idx1-ubyte", np.zeros((5, 1), np.uint8))
+    with pytest.raises(ValueError, match="1-d labels"):
+        load_idx_folder(tmp_path)
+    with pytest.raises(ValueError, match="floating dtype"):
+        load_idx_folder(tmp_path, dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------
 # load_mnist on the real shared MNIST-test
 # --------------------------------------------------------------------------
 
@@ -400,6 +457,7 @@ def test_public_api():
     assert set(datasets_module.__all__) == {
         "read_idx",
         "load_mnist",
+        "load_idx_folder",
         "load_digits_images",
         "make_image_blobs",
     }
