@@ -296,6 +296,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         "module": [type, None],
         "module_kwargs": [dict, None],
         "augment": [StrOptions({"auto", "none"}), callable],
+        "sobel": ["boolean"],
         "optimizer": [type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -383,6 +384,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         """Check the parameters against the validated training data (a hook, see the class docstring)."""
         if len(X) < self.n_clusters:
             raise ValueError(f"n_samples={len(X)} should be >= n_clusters={self.n_clusters}.")
+        if getattr(self, "sobel", False) and len(self.input_shape_) != 3:
+            raise ValueError(
+                f"sobel=True needs images; X has samples of shape {self.input_shape_}. Pass images "
+                "(n_samples, C, H, W), declare image_shape for flattened rows, or use sobel=False."
+            )
 
     def _backbone(self, sample_shape: tuple[int, ...]) -> tuple[type, dict]:
         from .networks import default_backbone

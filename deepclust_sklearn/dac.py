@@ -239,6 +239,11 @@ class DACEstimator(BaseDeepClusterer):
         ``"auto"``: DAC's light augmentation for images (rotation up to 10°,
         shift up to 0.1, zoom 0.95–1.05) and
         :class:`~deepclust_sklearn.augment.VectorAugmenter` for vectors.
+    sobel : bool, default=False
+        Feed the trunk the two 3x3 Sobel gradients of the grey-scale image
+        (after augmentation and standardisation) instead of the image, so
+        that colour cannot serve as a shortcut (the IIC and DeepCluster
+        papers do this on colour data). Images only.
     optimizer : type, default=torch.optim.Adam
         Optimiser class (not an instance), built by skorch over the
         network's parameters with ``lr``.
@@ -335,6 +340,7 @@ class DACEstimator(BaseDeepClusterer):
         module: type | None = None,
         module_kwargs: dict | None = None,
         augment="auto",
+        sobel: bool = False,
         optimizer: type = torch.optim.Adam,
         lr: float = 1e-3,
         max_epochs: int = 100,
@@ -380,6 +386,7 @@ class DACEstimator(BaseDeepClusterer):
             module__n_subheads=1,
             module__head=DACHead,
             module__head_kwargs={"n_layers": self.head_layers},
+            module__sobel=self.sobel,
             criterion=DACLoss,
             criterion__balance=self.balance,
             schedule=dict(upper=self.upper, lower=self.lower, lower_rate=self.lower_rate, step=self.threshold_step),

@@ -194,8 +194,8 @@ class DeepClusterEstimator(BaseDeepClusterer):
     embedding_dim : int, default=256
         Width of the features (the penultimate layer).
     sobel : bool, default=False
-        Feed the network Sobel gradients of the grey-scale image instead of
-        the image (removes colour as a shortcut).
+        See :class:`~deepclust_sklearn.IICEstimator`; DeepCluster's paper
+        trains on Sobel input.
     momentum : float, default=0.9
         SGD momentum (used when ``optimizer`` is SGD).
     weight_decay : float, default=1e-5
@@ -290,7 +290,6 @@ class DeepClusterEstimator(BaseDeepClusterer):
         "kmeans_iter": [Interval(Integral, 1, None, closed="left")],
         "reassign": [Interval(Integral, 1, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "sobel": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         # BatchNorm in training mode needs at least 2 samples per batch
@@ -355,8 +354,6 @@ class DeepClusterEstimator(BaseDeepClusterer):
     def _check_params_vs_input(self, X) -> None:
         super()._check_params_vs_input(X)
         self._pseudo_k(len(X))  # raises on a k the data cannot fill
-        if self.sobel and len(self.input_shape_) != 3:
-            raise ValueError(f"sobel=True needs images; X has samples of shape {self.input_shape_}.")
 
     def _net_kwargs(self, sample_shape) -> dict:
         kwargs = dict(

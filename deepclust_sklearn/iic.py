@@ -175,6 +175,11 @@ class IICEstimator(BaseDeepClusterer):
         :class:`~deepclust_sklearn.augment.ImageAugmenter` for images and
         :class:`~deepclust_sklearn.augment.VectorAugmenter` for vectors;
         a callable maps a standardised batch tensor to a transformed one.
+    sobel : bool, default=False
+        Feed the trunk the two 3x3 Sobel gradients of the grey-scale image
+        (after augmentation and standardisation) instead of the image, so
+        that colour cannot serve as a shortcut (the IIC and DeepCluster
+        papers do this on colour data). Images only.
     optimizer : type, default=torch.optim.Adam
         Optimiser class (not an instance), built by skorch over the
         network's parameters with ``lr``.
@@ -322,6 +327,7 @@ class IICEstimator(BaseDeepClusterer):
         module: type | None = None,
         module_kwargs: dict | None = None,
         augment="auto",
+        sobel: bool = False,
         optimizer: type = torch.optim.Adam,
         lr: float = 3e-3,
         lr_schedule: str = "auto",
@@ -383,6 +389,7 @@ class IICEstimator(BaseDeepClusterer):
             module=ClusteringNet,
             module__heads={name: k for name, k in heads.items() if k is not None},
             module__n_subheads=self.n_subheads,
+            module__sobel=self.sobel,
             criterion=IICLoss,
             criterion__entropy_weight=self.entropy_weight,
             repeats=self.repeats,

@@ -239,8 +239,32 @@ class DACHead(nn.Module):
         return torch.softmax(self.blocks(features), dim=-1).unsqueeze(0)
 
 
+class _Sobel(nn.Module):
+    """Fixed grey-scale + 3x3 Sobel filters, ``(N, C, H, W) -> (N, 2, H, W)``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from .augment import sobel
+
+        return sobel(x)
+
+
+def input_filter(input_shape: Sequence[int], sobel: bool) -> tuple[nn.Module, tuple[int, ...]]:
+    """The fixed filter between standardisation and trunk, and the sample shape the trunk then sees.
+
+    ``sobel=True`` (images only) replaces a ``(C, H, W)`` image by the two
+    Sobel gradients of its grey-scale version, ``(2, H, W)``; otherwise the
+    input passes unchanged.
+    """
+    input_shape = tuple(input_shape)
+    if not sobel:
+        return nn.Identity(), input_shape
+    if len(input_shape) != 3:
+        raise ValueError(f"sobel=True needs images (C, H, W); got samples of shape {input_shape}.")
+    return _Sobel(), (2, *input_shape[1:])
+
+
 class ClusteringNet(nn.Module):
-    """Standardize -> backbone -> named heads.
+    """Standardize -> (Sobel) -> backbone -> named heads.
 
     Parameters
     ----------
@@ -262,6 +286,8 @@ class ClusteringNet(nn.Module):
         (:class:`SubHeads` or :class:`DACHead`).
     head_kwargs : dict or None, default=None
         Further keyword arguments for ``head``.
+    sobel : bool, default=False
+        Replace the image by its two Sobel gradients of the grey-scale image.
     """
 
     def __init__(
@@ -275,30 +301,23 @@ class ClusteringNet(nn.Module):
         scale: torch.Tensor,
         head: type[nn.Module] = SubHeads,
         head_kwargs: dict | None = None,
+        sobel: bool = False,
     ) -> None:
         super().__init__()
         self.standardize = Standardize(mean, scale)
-        self.backbone = build_backbone(backbone, input_shape, backbone_kwargs)
+        self.sobel, trunk_shape = input_filter(input_shape, sobel)
+        self.backbone = build_backbone(backbone, trunk_shape, backbone_kwargs)
         self.heads = nn.ModuleDict(
             {name: head(self.backbone.out_features, k, n_subheads, **(head_kwargs or {})) for name, k in heads.items()}
         )
 
     def features(self, x_standardized: torch.Tensor) -> torch.Tensor:
         """Backbone features of already standardised inputs, ``(N, out_features)``."""
-        return self.backbone(x_standardized)
+        return self.backbone(self.sobel(x_standardized))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         feats = self.features(self.standardize(x))
         return {name: head(feats) for name, head in self.heads.items()}
-
-
-class _Sobel(nn.Module):
-    """Fixed grey-scale + 3x3 Sobel filters, ``(N, C, H, W) -> (N, 2, H, W)``."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from .augment import sobel
-
-        return sobel(x)
 
 
 class EmbeddingNet(nn.Module):
@@ -337,12 +356,8 @@ class EmbeddingNet(nn.Module):
         sobel: bool = False,
     ) -> None:
         super().__init__()
-        input_shape = tuple(input_shape)
-        if sobel and len(input_shape) != 3:
-            raise ValueError(f"sobel=True needs images (C, H, W); got samples of shape {input_shape}.")
         self.standardize = Standardize(mean, scale)
-        self.sobel = _Sobel() if sobel else nn.Identity()
-        trunk_shape = (2, *input_shape[1:]) if sobel else input_shape
+        self.sobel, trunk_shape = input_filter(input_shape, sobel)
         self.backbone = build_backbone(backbone, trunk_shape, backbone_kwargs)
         self.embedding = nn.Sequential(
             nn.Linear(self.backbone.out_features, embedding_dim, bias=False),

@@ -499,6 +499,7 @@ _DEEP_PARAMS = {
         st.integers(max_value=-1), st.integers(min_value=2**32), st.sampled_from(["seed", 1.5, [0]])
     ),
     "warm_start": _NOT_BOOL,
+    "sobel": _NOT_BOOL,
     "image_shape": st.sampled_from(
         [
             "abc",
@@ -556,7 +557,6 @@ BAD_PARAMS = {
         "kmeans_iter": int_param(1),
         "reassign": int_param(1),
         "embedding_dim": int_param(1),
-        "sobel": _NOT_BOOL,
         "momentum": real_param(0, 1),
         "weight_decay": real_param(0),
     },
@@ -580,8 +580,13 @@ BAD_COMBINATIONS = {
         lambda upper: st.fixed_dictionaries({"upper": st.just(upper), "lower": st.floats(upper, 0.99)})
     ),
     "DeepCluster": st.just({"sobel": True}),  # on vectors
+    "IIC": st.just({"sobel": True}),  # on vectors
 }
-COMBINATION_MATCH = {"DAC": r"upper=.* must be greater than lower=", "DeepCluster": r"sobel=True needs images"}
+COMBINATION_MATCH = {
+    "DAC": r"upper=.* must be greater than lower=",
+    "DeepCluster": r"sobel=True needs images",
+    "IIC": r"sobel=True needs images",
+}
 
 
 # ---------------------------------------------------------------------------

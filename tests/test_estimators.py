@@ -23,6 +23,7 @@ from skorch.callbacks import Callback, EpochTimer
 
 from deepclust_sklearn import DACEstimator, DeepClusterEstimator, FaissKMeans, IICEstimator, PCAWhitenL2
 from deepclust_sklearn.augment import VectorAugmenter
+from deepclust_sklearn.datasets import make_image_blobs
 from deepclust_sklearn.networks import ConvBackbone
 
 # Tiny configurations that cluster 2-D blobs (sklearn's check_clustering
@@ -759,3 +760,30 @@ def test_inference_batch_size_is_validated(estimator, blobs):
 @parametrize_with_checks([IICEstimator(), DACEstimator(), DeepClusterEstimator(), FaissKMeans(), PCAWhitenL2()])
 def test_sklearn_compatible_at_defaults(estimator, check):
     check(estimator)
+
+
+# --------------------------------------------------------------------------
+# sobel=True (every method): colour cannot be a shortcut
+# --------------------------------------------------------------------------
+
+
+@estimators
+@ignore_convergence
+def test_sobel_input_makes_predictions_blind_to_colour(estimator):
+    """The trunk sees the two Sobel gradients of the grey-scale image (the mean of the standardised
+    channels), so moving each pixel's colour while keeping that mean leaves every output unchanged;
+    the plain network sees the change."""
+    X, _ = make_image_blobs(n_samples=40, n_clusters=2, image_shape=(3, 8, 8), noise=0.1, random_state=0)
+    conv = dict(n_clusters=2, module=ConvBackbone, module_kwargs={"channels": (4, 8)}, augment="none", max_epochs=2)
+    est = make(estimator, sobel=True, **conv).fit(X)
+    assert est.net_.module_.backbone.layers[0].in_channels == 2
+
+    def recoloured(fitted):
+        shift = np.random.default_rng(1).normal(scale=0.5, size=X.shape)
+        shift -= shift.mean(axis=1, keepdims=True)  # no change to the channel mean
+        return X + fitted.net_.module_.standardize.scale.cpu().numpy() * shift
+
+    np.testing.assert_allclose(est.transform(recoloured(est)), est.transform(X), rtol=1e-5, atol=1e-5)
+    plain = make(estimator, **conv).fit(X)
+    assert plain.net_.module_.backbone.layers[0].in_channels == 3
+    assert not np.allclose(plain.transform(recoloured(plain)), plain.transform(X), rtol=1e-5, atol=1e-5)

@@ -100,7 +100,7 @@ def test_dac_head_needs_at_least_one_block():
         DACHead(7, 4, n_layers=0)
 
 
-def _clustering_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, mean=None, scale=None):
+def _clustering_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, mean=None, scale=None, sobel=False):
     if mean is None:
         mean = torch.zeros(input_shape[:1] + (1, 1) if len(input_shape) == 3 else input_shape)
     if scale is None:
@@ -113,6 +113,7 @@ def _clustering_net(input_shape, backbone=MLPBackbone, backbone_kwargs=None, mea
         n_subheads=2,
         mean=mean,
         scale=scale,
+        sobel=sobel,
     )
 
 
@@ -228,6 +229,23 @@ def test_embedding_net_features_and_sobel():
     assert net(torch.randn(5, 3, 8, 8)).shape == (5, 8)
     with pytest.raises(ValueError, match=r"sobel=True needs images \(C, H, W\); got samples of shape \(6,\)"):
         _embedding_net((6,), sobel=True)
+
+
+def test_clustering_net_sobel_sees_two_gradient_channels_and_no_colour():
+    torch.manual_seed(0)
+    net = _clustering_net((3, 8, 8), ConvBackbone, {"channels": (4,)}, sobel=True).eval()
+    assert net.backbone.layers[0].in_channels == 2
+    x = torch.rand(5, 3, 8, 8)
+    out = net(x)
+    # the grey-scale mean of the channels is all it sees: permuting the colours changes nothing
+    torch.testing.assert_close(net(x[:, [2, 0, 1]])["cluster"], out["cluster"])
+    plain = _clustering_net((3, 8, 8), ConvBackbone, {"channels": (4,)}).eval()
+    assert plain.backbone.layers[0].in_channels == 3
+    assert not torch.allclose(plain(x[:, [2, 0, 1]])["cluster"], plain(x)["cluster"])
+    # no parameters or buffers added: sobel=False state dicts (and old pickles) keep their keys
+    assert set(net.state_dict()) == set(plain.state_dict())
+    with pytest.raises(ValueError, match=r"sobel=True needs images \(C, H, W\); got samples of shape \(6,\)"):
+        _clustering_net((6,), sobel=True)
 
 
 @pytest.mark.parametrize(
