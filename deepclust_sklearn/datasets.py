@@ -158,6 +158,38 @@ def read_idx(path: PathLike) -> np.ndarray:
     return data.astype(dtype.newbyteorder("="), copy=True)
 
 
+def _check_folder(path: PathLike, what: str, dtype: DTypeLike) -> tuple[Path, np.dtype]:
+    """The folder as a ``Path`` (it must exist) and ``dtype`` as a floating numpy dtype."""
+    directory = Path(path)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{what} not found: {str(directory)!r}.")
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype}.")
+    return directory, dtype
+
+
+def _images_and_labels(
+    images_path: Path, labels_path: Path, dtype: np.dtype, image_ndims: tuple[int, ...], expected: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read an IDX images/labels pair: ``X`` ``(N, C, H, W)`` divided by 255 in ``dtype``, ``y`` int64."""
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim not in image_ndims:
+        raise ValueError(f"Expected {expected} in {str(images_path)!r}, got shape {images.shape}.")
+    if labels.ndim != 1:
+        raise ValueError(f"Expected 1-d labels in {str(labels_path)!r}, got shape {labels.shape}.")
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"Image/label count mismatch: {images.shape[0]} images in {str(images_path)!r} but "
+            f"{labels.shape[0]} labels in {str(labels_path)!r}."
+        )
+    if images.ndim == 3:
+        images = images[:, None]
+    X = (images.astype(dtype) / dtype.type(255)).astype(dtype, copy=False)
+    return X, labels.astype(np.int64)
+
+
 def _find_mnist_file(directory: Path, prefix: str, kind: str) -> Path:
     """Return the first existing MNIST file among the standard variants."""
     ndim = 3 if kind == "images" else 1
@@ -258,39 +290,12 @@ def load_mnist(
     """
     if subset not in _MNIST_PREFIX:
         raise ValueError(f"Unknown MNIST subset {subset!r}; allowed values are {sorted(_MNIST_PREFIX)}.")
-    directory = Path(path)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"MNIST directory not found: {str(directory)!r}.")
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype}.")
-
+    directory, dtype = _check_folder(path, "MNIST directory", dtype)
     prefix = _MNIST_PREFIX[subset]
     images_path = _find_mnist_file(directory, prefix, "images")
     labels_path = _find_mnist_file(directory, prefix, "labels")
-
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.ndim != 3:
-        raise ValueError(f"Expected 3-d images (N, H, W) in {str(images_path)!r}, got shape {images.shape}.")
-    if labels.ndim != 1:
-        raise ValueError(f"Expected 1-d labels in {str(labels_path)!r}, got shape {labels.shape}.")
-    if images.shape[0] != labels.shape[0]:
-        raise ValueError(
-            f"Image/label count mismatch: {images.shape[0]} images in "
-            f"{str(images_path)!r} but {labels.shape[0]} labels in "
-            f"{str(labels_path)!r}."
-        )
-
-    n, h, w = images.shape
-    X = images.astype(dtype) / dtype.type(255)
-    X = X.astype(dtype, copy=False)
-    if as_images:
-        X = X.reshape(n, 1, h, w)
-    else:
-        X = X.reshape(n, h * w)
-    y = labels.astype(np.int64)
-    return X, y
+    X, y = _images_and_labels(images_path, labels_path, dtype, image_ndims=(3,), expected="3-d images (N, H, W)")
+    return (X, y) if as_images else (X.reshape(len(X), -1), y)
 
 
 def _one_idx_file(directory: Path, kind: str) -> Path:
@@ -363,31 +368,12 @@ def load_idx_folder(path: PathLike, *, dtype: DTypeLike = np.float32) -> tuple[n
     >>> y
     array([0, 9])
     """
-    directory = Path(path)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"IDX folder not found: {str(directory)!r}.")
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype}.")
+    directory, dtype = _check_folder(path, "IDX folder", dtype)
     images_path = _one_idx_file(directory, "images")
     labels_path = _one_idx_file(directory, "labels")
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.ndim not in (3, 4):
-        raise ValueError(
-            f"Expected images of shape (N, H, W) or (N, C, H, W) in {str(images_path)!r}, got shape {images.shape}."
-        )
-    if labels.ndim != 1:
-        raise ValueError(f"Expected 1-d labels in {str(labels_path)!r}, got shape {labels.shape}.")
-    if images.shape[0] != labels.shape[0]:
-        raise ValueError(
-            f"Image/label count mismatch: {images.shape[0]} images in {str(images_path)!r} but "
-            f"{labels.shape[0]} labels in {str(labels_path)!r}."
-        )
-    if images.ndim == 3:
-        images = images[:, None]
-    X = (images.astype(dtype) / dtype.type(255)).astype(dtype, copy=False)
-    return X, labels.astype(np.int64)
+    return _images_and_labels(
+        images_path, labels_path, dtype, image_ndims=(3, 4), expected="images of shape (N, H, W) or (N, C, H, W)"
+    )
 
 
 def load_digits_images(*, return_X_y: bool = True) -> tuple[np.ndarray, np.ndarray]:
