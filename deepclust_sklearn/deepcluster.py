@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import normalized_mutual_info_score
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 from torch.utils.data import Sampler
 
@@ -65,6 +65,50 @@ def _reset_top_layer(layer: nn.Linear) -> None:
         nn.init.zeros_(layer.bias)
 
 
+class _CentroidClassifier(nn.Module):
+    r"""DeepCluster-v2's classifier: the k-means centroids themselves, not a trained layer.
+
+    For features ``z``, with the epoch's fitted :class:`PCAWhitenL2` (mean
+    :math:`\mu`, projection :math:`P`, whitening included) and k-means
+    centres :math:`c_k`:
+
+    .. math::
+
+        \text{logit}_k(z) = \frac{1}{T}\left\langle
+            \frac{P^\top (z - \mu)}{\|P^\top (z - \mu)\|},
+            \frac{c_k}{\|c_k\|} \right\rangle
+
+    (Caron et al., 2020, DeepCluster-v2: cosine similarity to the
+    prototypes, temperature :math:`T = 0.1`). The preprocessing and centres
+    are buffers, replaced at every re-clustering, so nothing here is trained
+    and nothing is lost between epochs but the centres' ids.
+    """
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        self.temperature = temperature
+        for name in ("mean", "projection", "centroids"):
+            self.register_buffer(name, torch.empty(0))
+
+    def set_centroids(self, preprocessor: PCAWhitenL2, centroids: np.ndarray) -> None:
+        """Take one re-clustering's preprocessing and (unit-normalised) centres, on this module's device."""
+        projection = preprocessor.components_.T
+        if preprocessor.whiten:
+            projection = projection / np.sqrt(preprocessor.explained_variance_ + preprocessor.eps)
+        centroids = np.asarray(centroids, dtype=np.float64)
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        device = self.mean.device
+        self.mean = torch.as_tensor(preprocessor.mean_, dtype=torch.float32, device=device)
+        self.projection = torch.as_tensor(projection, dtype=torch.float32, device=device)
+        self.centroids = torch.as_tensor(
+            centroids / np.where(norms > 0, norms, 1.0), dtype=torch.float32, device=device
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        reduced = F.normalize((features - self.mean) @ self.projection, dim=1)
+        return reduced @ self.centroids.T / self.temperature
+
+
 class _DeepClusterNet(ResumableNet):
     """skorch net for DeepCluster: ``initialize_module``, ``train_outputs`` and the train and epoch hooks.
 
@@ -73,21 +117,37 @@ class _DeepClusterNet(ResumableNet):
     ``n_pseudo_clusters`` and a fresh seed; the assignments become the
     dataset's targets and the sampler's labels, and a new top layer with its
     optimiser state is re-initialised (a fresh layer and, in effect, a fresh
-    optimiser for it: its momentum buffers are dropped). Inference
+    optimiser for it: its momentum buffers are dropped). With
+    ``classifier="centroids"`` the classifier is :class:`_CentroidClassifier`
+    on the features before the ReLU instead (DeepCluster-v2). Inference
     (``forward_outputs``, the base's) returns the features.
     """
 
-    def __init__(self, module, *args, n_pseudo_clusters=100, pca_components=256, kmeans_iter=20, reassign=1, **kwargs):
+    def __init__(
+        self,
+        module,
+        *args,
+        n_pseudo_clusters=100,
+        pca_components=256,
+        kmeans_iter=20,
+        reassign=1,
+        classifier="reset",
+        **kwargs,
+    ):
         super().__init__(module, *args, **kwargs)
+        self.classifier = classifier
         self.reassign = reassign
         self.n_pseudo_clusters = n_pseudo_clusters
         self.pca_components = pca_components
         self.kmeans_iter = kmeans_iter
 
     def initialize_module(self):
-        """Build the network, the augmenter and the top layer (a second module skorch tracks)."""
+        """Build the network, the augmenter and the classifier (a second module skorch tracks)."""
         super().initialize_module()
-        self.top_layer_ = nn.Linear(self.module_.out_features, self.n_pseudo_clusters).to(self.device)
+        if self.classifier == "centroids":
+            self.centroid_classifier_ = _CentroidClassifier().to(self.device)
+        else:
+            self.top_layer_ = nn.Linear(self.module_.out_features, self.n_pseudo_clusters).to(self.device)
         self.previous_assignment_ = None
         return self
 
@@ -113,7 +173,8 @@ class _DeepClusterNet(ResumableNet):
         features = self.embed(dataset_train)
         seed = int(torch.randint(np.iinfo(np.int32).max, (1,)))
         # internal steps return arrays even under set_config(transform_output="pandas")
-        reduced = PCAWhitenL2(n_components=self.pca_components).set_output(transform="default").fit_transform(features)
+        preprocessor = PCAWhitenL2(n_components=self.pca_components).set_output(transform="default")
+        reduced = preprocessor.fit_transform(features)
         # the authors' k-means: random init, every point trains, fixed iterations (not FaissKMeans' defaults)
         kmeans = FaissKMeans(
             self.n_pseudo_clusters,
@@ -133,13 +194,19 @@ class _DeepClusterNet(ResumableNet):
         self.previous_assignment_ = assignment
         dataset_train.targets = assignment
         self.iterator_train__sampler.set_labels(assignment)
+        if self.classifier == "centroids":
+            self.centroid_classifier_.set_centroids(preprocessor, kmeans.cluster_centers_)
+            return
         _reset_top_layer(self.top_layer_)
         for param in self.top_layer_.parameters():
             self.optimizer_.state.pop(param, None)
 
     def train_outputs(self, x, y):
-        """Top-layer logits of the augmented batch, and its pseudo-labels ``y`` (skorch's cross-entropy)."""
-        return self.top_layer_(F.relu(self.module_.features(self.augmenter_(x)))), y
+        """Classifier logits of the augmented batch, and its pseudo-labels ``y`` (skorch's cross-entropy)."""
+        features = self.module_.features(self.augmenter_(x))
+        if self.classifier == "centroids":
+            return self.centroid_classifier_(features), y
+        return self.top_layer_(F.relu(features)), y
 
 
 class DeepClusterEstimator(BaseDeepClusterer):
@@ -191,6 +258,15 @@ class DeepClusterEstimator(BaseDeepClusterer):
         between. One pass over ImageNet is thousands of steps; one over
         10,000 digits is 40, too few for a freshly initialised top layer to
         learn the pseudo-labels.
+    classifier : {"reset", "centroids"}, default="reset"
+        What predicts the pseudo-labels in training. ``"reset"``: the
+        paper's ``Linear(embedding_dim, n_pseudo_clusters)`` on the ReLU of
+        the features, re-initialised at every re-clustering. ``"centroids"``:
+        DeepCluster-v2 (Caron et al., 2020, reported more stable): no trained
+        layer, the logits are the cosine similarities of the preprocessed
+        features to the k-means centres over a temperature of 0.1, so
+        nothing has to be relearnt after a re-clustering. Not yet measured
+        here against ``"reset"`` (docs/experiments.md).
     embedding_dim : int, default=256
         Width of the features (the penultimate layer).
     sobel : bool, default=False
@@ -232,7 +308,8 @@ class DeepClusterEstimator(BaseDeepClusterer):
         The final k-means on the preprocessed features.
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.embed(dataset)`` gives the learned
-        features and ``net_.top_layer_`` the last epoch's classifier.
+        features and ``net_.top_layer_`` the last epoch's classifier
+        (``net_.centroid_classifier_`` with ``classifier="centroids"``).
     history_ : skorch.History
         Per epoch ``train_loss``; on every re-clustering epoch also
         ``kmeans_objective``, ``empty_clusters`` and ``nmi_previous`` (NMI
@@ -289,6 +366,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         "pca_components": [Interval(Integral, 1, None, closed="left"), None],
         "kmeans_iter": [Interval(Integral, 1, None, closed="left")],
         "reassign": [Interval(Integral, 1, None, closed="left")],
+        "classifier": [StrOptions({"reset", "centroids"})],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -306,6 +384,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
         pca_components: int | None = None,
         kmeans_iter: int = 20,
         reassign: int = 3,
+        classifier: str = "reset",
         embedding_dim: int = 256,
         sobel: bool = False,
         momentum: float = 0.9,
@@ -366,6 +445,7 @@ class DeepClusterEstimator(BaseDeepClusterer):
             pca_components=self._pca_components(),
             kmeans_iter=self.kmeans_iter,
             reassign=self.reassign,
+            classifier=self.classifier,
             iterator_train__shuffle=False,
             iterator_train__sampler=_UniformLabelSampler(),
         )

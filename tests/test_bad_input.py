@@ -556,6 +556,7 @@ BAD_PARAMS = {
         "pca_components": int_param(1, none_ok=True),
         "kmeans_iter": int_param(1),
         "reassign": int_param(1),
+        "classifier": st.sampled_from(["bogus", None, 1, "RESET"]),
         "embedding_dim": int_param(1),
         "momentum": real_param(0, 1),
         "weight_decay": real_param(0),
