@@ -73,9 +73,8 @@ def run_search_cell(dataset: str, method: str, params: dict, X, y, seed: int) ->
     wall = time.perf_counter() - start
     from sklearn.metrics import adjusted_mutual_info_score, mutual_info_score
 
-    labels, copies = est._labels_and_copy_labels(
-        X
-    )  # the pair score and adjusted_mutual_info_score of the same pair compare
+    # the pair that score (and adjusted_mutual_info_score, reported beside it) compares
+    labels, copies = est._labels_and_copy_labels(X)
     return {
         "params": params,
         "seed": seed,

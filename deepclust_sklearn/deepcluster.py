@@ -92,9 +92,7 @@ class _CentroidClassifier(nn.Module):
 
     def set_centroids(self, preprocessor: PCAWhitenL2, centroids: np.ndarray) -> None:
         """Take one re-clustering's preprocessing and (unit-normalised) centres, on this module's device."""
-        projection = preprocessor.components_.T
-        if preprocessor.whiten:
-            projection = projection / np.sqrt(preprocessor.explained_variance_ + preprocessor.eps)
+        projection = preprocessor._projection()
         centroids = np.asarray(centroids, dtype=np.float64)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         device = self.mean.device

@@ -230,9 +230,7 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         check_is_fitted(self)
         X = validate_numbers(self, X, dtype=[np.float64, np.float32], accept_sparse=False, reset=False, copy=False)
-        projection = self.components_.T
-        if self.whiten:
-            projection = projection / np.sqrt(self.explained_variance_ + self.eps)
+        projection = self._projection()
         out = np.empty((len(X), self.n_components_), dtype=_output_dtype(X))
         for rows in _chunks(len(X), _chunk_rows(max(X.shape[1], self.n_components_))):
             chunk = np.asarray(X[rows], dtype=np.float64)
@@ -251,6 +249,13 @@ class PCAWhitenL2(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 Z /= np.where(norms > 0, norms, 1.0)[:, None]
             out[rows] = Z
         return out
+
+    def _projection(self) -> np.ndarray:
+        """The ``(n_features, n_components_)`` matrix ``transform`` applies to centred rows (whitening included)."""
+        projection = self.components_.T
+        if self.whiten:
+            projection = projection / np.sqrt(self.explained_variance_ + self.eps)
+        return projection
 
     @property
     def _n_features_out(self) -> int:
