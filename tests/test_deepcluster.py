@@ -228,8 +228,9 @@ def test_centroid_classifier_is_the_kmeans_centres_and_nothing_is_trained_in_it(
 
 def test_centroid_classifier_trains_the_network_to_predict_its_clusters():
     """Between two re-clusterings (reassign = max_epochs: one clustering) the features move towards
-    their centres, so the loss falls; with lr ~ 0 (the control) it does not. Measured over seeds 0-4:
-    last-two/first-two epoch loss ratio 0.23-0.49 trained, 0.97-1.02 at lr 1e-12."""
+    their centres, so the loss falls; with lr ~ 0 (the control) it does not. Measured over seeds 0-4
+    on two CPU code paths (native AVX2 and ATEN_CPU_CAPABILITY=default): last-two/first-two epoch
+    loss ratio 0.22-0.49 trained, 0.90-1.03 at lr 1e-12 (thresholds 0.7 and 0.8)."""
     X, _ = make_blobs(n_samples=200, centers=3, n_features=8, random_state=0)
     settings = dict(classifier="centroids", max_epochs=6, reassign=6, batch_size=32)
 
