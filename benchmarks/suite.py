@@ -156,11 +156,54 @@ def fit_labels(
 
         labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(X.reshape(len(X), -1))
         return labels, None
+    params = {key: value for key, value in overrides.items() if key not in SUITE_SWITCHES}
+    est = estimator_class(method, overrides)(n_clusters=n_clusters, random_state=seed, **params).fit(X)
+    return est.labels_, len(est.history_)
+
+
+# variant switches the suite handles itself (they are not estimator parameters): the paper-vs-default
+# comparisons of docs/methods.md
+SUITE_SWITCHES = {"head_affine": "dac", "crop_flip": "deepcluster"}
+
+
+def estimator_class(method: str, overrides: dict) -> type:
+    """The estimator class for ``method``, or a variant of it.
+
+    ``head_affine=True`` (DAC): DACHead's batch norms get a learned scale and shift.
+    ``crop_flip=True`` (DeepCluster): grey images are augmented as the paper augments ImageNet, random
+    crops (zoom 1-2, so 25-100% of the area, at a random shift) and horizontal flips, with no rotation or
+    brightness/contrast jitter, instead of the default rotation/zoom/jitter augmenter.
+    """
     from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
+    from deepclust_sklearn.augment import ImageAugmenter
 
     cls = {"iic": IICEstimator, "dac": DACEstimator, "deepcluster": DeepClusterEstimator}[method]
-    est = cls(n_clusters=n_clusters, random_state=seed, **overrides).fit(X)
-    return est.labels_, len(est.history_)
+    for switch, owner in SUITE_SWITCHES.items():
+        if overrides.get(switch) and method != owner:
+            raise SystemExit(f"{switch}=True is a {owner} variant; got --methods {method}.")
+    if overrides.get("head_affine"):
+
+        class DACAffineHead(DACEstimator):
+            def _net_kwargs(self, sample_shape) -> dict:
+                kwargs = super()._net_kwargs(sample_shape)
+                kwargs["module__head_kwargs"] = {**kwargs["module__head_kwargs"], "affine": True}
+                return kwargs
+
+        return DACAffineHead
+    if overrides.get("crop_flip"):
+
+        class DeepClusterCropFlip(DeepClusterEstimator):
+            @staticmethod
+            def _default_augmenter(sample_shape, fill):
+                if len(sample_shape) == 3 and sample_shape[0] != 3:
+                    return ImageAugmenter(
+                        rotation=0.0, p_rotation=0.0, scale=(1.0, 2.0), translate=0.1, brightness=0.0,
+                        contrast=0.0, flip=True, fill=fill,
+                    )  # fmt: skip
+                return DeepClusterEstimator._default_augmenter(sample_shape, fill)
+
+        return DeepClusterCropFlip
+    return cls
 
 
 def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit: str) -> dict:

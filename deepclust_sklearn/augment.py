@@ -139,6 +139,16 @@ class ImageAugmenter(nn.Module):
         self.p_grey = p_grey
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32).reshape(1, -1, 1, 1))
 
+    def extra_repr(self) -> str:
+        """The settings, so that printing an estimator (or a benchmark's record of it) says what it augments."""
+        names = ("rotation", "p_rotation", "scale", "translate", "brightness", "contrast", "flip")
+        names += ("saturation", "p_grey")
+        fill = self.fill.flatten().tolist()
+        return (
+            ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+            + f", fill={fill if len(fill) > 1 else fill[0]!r}"
+        )
+
     def affine_matrices(self, n: int, like: torch.Tensor) -> torch.Tensor:
         """``(n, 2, 3)`` matrices mapping output to input coordinates in [-1, 1]."""
         angle = _uniform(n, -self.rotation, self.rotation, like) * (math.pi / 180)

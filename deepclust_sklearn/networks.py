@@ -207,6 +207,10 @@ class DACHead(nn.Module):
     n_layers : int, default=3
         Blocks, at least 1; the ``Linear`` layers after the first start with
         identity weights and zero bias.
+    affine : bool, default=False
+        Give the batch norms a learned scale and shift (PyTorch's default for
+        ``BatchNorm1d``). Off by default for the reason above; the two are
+        measured against each other in ``docs/methods.md``.
 
     Examples
     --------
@@ -219,7 +223,9 @@ class DACHead(nn.Module):
     True
     """
 
-    def __init__(self, in_features: int, n_clusters: int, n_subheads: int = 1, n_layers: int = 3) -> None:
+    def __init__(
+        self, in_features: int, n_clusters: int, n_subheads: int = 1, n_layers: int = 3, affine: bool = False
+    ) -> None:
         super().__init__()
         if n_subheads != 1:
             raise ValueError(f"DACHead has one head; got n_subheads={n_subheads}.")
@@ -232,7 +238,7 @@ class DACHead(nn.Module):
                 with torch.no_grad():
                     linear.weight.copy_(torch.eye(n_clusters))
                     linear.bias.zero_()
-            blocks += [linear, nn.BatchNorm1d(n_clusters, affine=False), nn.ReLU()]
+            blocks += [linear, nn.BatchNorm1d(n_clusters, affine=affine), nn.ReLU()]
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

@@ -337,3 +337,11 @@ def test_default_augmenter_colour_and_grey_settings(shape, expected):
     assert aug.fill.reshape(-1).tolist() == [-0.5] * shape[0]
     torch.manual_seed(0)
     assert aug(torch.randn(2, *shape)).shape == (2, *shape)
+
+
+def test_image_augmenter_repr_names_its_settings():
+    text = repr(ImageAugmenter(rotation=5.0, flip=True, scale=(1.0, 2.0), fill=[0.1, 0.2, 0.3]))
+    for setting in ("rotation=5.0", "flip=True", "scale=(1.0, 2.0)", "p_grey=0.0"):
+        assert setting in text
+    assert "fill=[0.1" in text and "0.3" in text
+    assert "fill=-0.5)" in repr(ImageAugmenter(fill=-0.5))

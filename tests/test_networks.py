@@ -289,3 +289,13 @@ def test_default_backbone_trunk_runs_and_sees_12_to_23_pixels(shape, trunk_side)
         out = net(x)
         assert out.shape == (4, net.out_features)
         assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_dac_head_affine_switch_adds_a_trained_scale_and_shift(affine):
+    head = DACHead(7, 4, n_layers=3, affine=affine)
+    norms = [m for m in head.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 3 and all(norm.affine is affine for norm in norms)
+    # the batch norms' parameters are 2 * 4 per block with affine, none without
+    linear_params = 7 * 4 + 4 + 2 * (4 * 4 + 4)
+    assert sum(p.numel() for p in head.parameters()) == linear_params + (3 * 2 * 4 if affine else 0)
