@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import sklearn
 import sklearn.utils.estimator_checks as sk_checks
+import torch
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
@@ -29,7 +30,10 @@ from sklearn.utils.validation import check_is_fitted
 from test_estimators import ESTIMATORS
 
 from deepclust_sklearn import (
+    DACEstimator,
+    DeepClusterEstimator,
     FaissKMeans,
+    IICEstimator,
     PCAWhitenL2,
     adjusted_rand_score,
     clustering_accuracy,
@@ -442,3 +446,28 @@ def test_grid_search_on_a_dask_cluster_matches_the_local_run(fitted_search):
     for name in names:
         _assert_same_scores(remote[name], local[name])
         np.testing.assert_array_equal(remote[name].predict(X), local[name].predict(X))
+
+
+@pytest.mark.parametrize("cls", [IICEstimator, DACEstimator, DeepClusterEstimator])
+def test_gpu_profile_recipe_of_the_docs_fits(cls):
+    """docs/usage.md's GPU profile (full-size input, wider trunk, Sobel, larger batch), one epoch on a CPU.
+
+    The recipe is documented for device="cuda"; no GPU is lent to CI, so this checks that its settings stay
+    valid together and that the trunk really sees the unpooled 32x32 input.
+    """
+    X, _ = make_image_blobs(n_samples=24, n_clusters=4, image_shape=(3, 32, 32), noise=0.1, random_state=0)
+    extra = {"overcluster": 8, "n_subheads": 1, "repeats": 1} if cls is IICEstimator else {}  # CI time
+    est = cls(
+        n_clusters=4,
+        sobel=True,
+        module_kwargs={"channels": (64, 128, 256), "input_pool": 1},
+        batch_size=512,
+        max_epochs=1,
+        random_state=0,
+        **extra,
+    ).fit(X)
+    backbone = est.net_.module_.backbone
+    assert isinstance(backbone, ConvBackbone)
+    assert not any(isinstance(layer, torch.nn.AvgPool2d) for layer in backbone.layers)
+    assert backbone.out_features == 256 * 4 * 4
+    assert est.transform(X).shape == (24, 4)
