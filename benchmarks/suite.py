@@ -271,9 +271,7 @@ def summarise(cells: list[dict]) -> dict:
                     "max": float(vals.max()),
                     "std": float(vals.std()),
                 }
-            below = [
-                r["seed"] for r in rows if r["seed"] in kmeans and method != "kmeans" and r["acc"] < kmeans[r["seed"]]
-            ]
+            below = seeds_under_kmeans(rows, kmeans) if method != "kmeans" else []
             summary.setdefault(dataset, {})[method] = {
                 **stats,
                 "seeds": sorted(r["seed"] for r in rows),
@@ -283,6 +281,11 @@ def summarise(cells: list[dict]) -> dict:
                 "target": target_verdict(dataset, method, stats, rows, kmeans),
             }
     return summary
+
+
+def seeds_under_kmeans(rows: list[dict], kmeans: dict[int, float], margin: float = 0.0) -> list[int]:
+    """The seeds whose ACC is below k-means' ACC on the same seed plus ``margin``."""
+    return [r["seed"] for r in rows if r["seed"] in kmeans and r["acc"] < kmeans[r["seed"]] + margin]
 
 
 def target_verdict(dataset: str, method: str, stats: dict, rows: list[dict], kmeans: dict[int, float]) -> str:
@@ -296,9 +299,7 @@ def target_verdict(dataset: str, method: str, stats: dict, rows: list[dict], kme
     if lowest < mean - SEED_SPREAD:
         parts.append(f"a seed {mean - lowest:.3f} below the mean")
     if dataset in KMEANS_MARGIN:
-        short = [
-            r["seed"] for r in rows if r["seed"] in kmeans and r["acc"] < kmeans[r["seed"]] + KMEANS_MARGIN[dataset]
-        ]
+        short = seeds_under_kmeans(rows, kmeans, KMEANS_MARGIN[dataset])
         if short:
             parts.append(
                 f"seed{'s' * (len(short) > 1)} {','.join(map(str, short))} under k-means + {KMEANS_MARGIN[dataset]}"
