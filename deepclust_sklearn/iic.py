@@ -23,6 +23,32 @@ _OVERCLUSTER_FACTOR = 5  # overcluster="auto": 5 * n_clusters outputs ...
 _MIN_SAMPLES_PER_OVERCLUSTER = 100  # ... when the data hold 100 samples per over-cluster
 
 
+def _cosine(start: float, end: float, epoch: int, t_max: int) -> float:
+    r"""Cosine interpolation :math:`end + (start - end)(1 + \cos(\pi e / T)) / 2` at epoch :math:`e`."""
+    return end + (start - end) * (1.0 + math.cos(math.pi * epoch / t_max)) / 2.0
+
+
+class _CosineEntropyWeight(Callback):
+    r"""Anneal the loss's entropy weight :math:`\lambda` from ``start`` to ``end`` by the cosine of the epoch index.
+
+    Epoch :math:`e` trains with :math:`\lambda_e = \lambda_1 + (\lambda_0 - \lambda_1)(1 + \cos(\pi e / T)) / 2`:
+    the weighted-up marginal entropy steers the early epochs away from
+    merged clusters, and the objective ends near plain mutual information
+    (:math:`\lambda = 1`), which does not force unequal classes into equal
+    clusters. Recorded as ``entropy_weight`` in the history.
+    """
+
+    def __init__(self, start: float, end: float, t_max: int) -> None:
+        self.start = start
+        self.end = end
+        self.t_max = t_max
+
+    def on_epoch_begin(self, net, **kwargs):
+        weight = _cosine(self.start, self.end, len(net.history) - 1, self.t_max)
+        net.criterion_.entropy_weight = weight
+        net.history.record("entropy_weight", weight)
+
+
 class _CosineLR(Callback):
     r"""Cosine learning-rate annealing as a function of the epoch index alone.
 
@@ -37,8 +63,7 @@ class _CosineLR(Callback):
         self.t_max = t_max
 
     def on_epoch_begin(self, net, **kwargs):
-        epoch = len(net.history) - 1
-        rate = self.lr * (1.0 + math.cos(math.pi * epoch / self.t_max)) / 2.0
+        rate = _cosine(self.lr, 0.0, len(net.history) - 1, self.t_max)
         for group in net.optimizer_.param_groups:
             group["lr"] = rate
         net.history.record("lr", rate)
@@ -152,6 +177,14 @@ class IICEstimator(BaseDeepClusterer):
         of very different sizes** (e.g. 10:1): use 1.0, as 1.5 splits the
         large classes to even out cluster sizes; below 1 the clusters
         collapse (``docs/usage.md``, imbalanced data).
+    entropy_weight_final : float or None, default=None
+        When set, :math:`\lambda` is annealed from ``entropy_weight`` to this
+        value by the cosine of the epoch index (epoch ``e`` of ``max_epochs``
+        trains with ``final + (entropy_weight - final) * (1 + cos(pi * e /
+        max_epochs)) / 2``; recorded as ``entropy_weight`` in the history),
+        so that the early epochs keep classes apart and the objective ends
+        near plain mutual information. ``None`` keeps ``entropy_weight``
+        constant.
     repeats : int, default=5
         Independently transformed copies of every image per step (IIC's ``r``).
     head_schedule : tuple of str, default=("cluster", "cluster", "overcluster")
@@ -307,6 +340,7 @@ class IICEstimator(BaseDeepClusterer):
         "overcluster": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"}), None],
         "n_subheads": [Interval(Integral, 1, None, closed="left")],
         "entropy_weight": [Interval(Real, 0, None, closed="left")],
+        "entropy_weight_final": [Interval(Real, 0, None, closed="left"), None],
         "repeats": [Interval(Integral, 1, None, closed="left")],
         "head_schedule": [tuple, list],
         "lr_schedule": [StrOptions({"auto", "cosine", "constant"})],
@@ -321,6 +355,7 @@ class IICEstimator(BaseDeepClusterer):
         overcluster: int | str | None = "auto",
         n_subheads: int = 5,
         entropy_weight: float = 1.5,
+        entropy_weight_final: float | None = None,
         repeats: int = 5,
         head_schedule: Sequence[str] = ("cluster", "cluster", "overcluster"),
         image_shape: tuple | None = None,
@@ -350,13 +385,17 @@ class IICEstimator(BaseDeepClusterer):
                 "pass lr_schedule='constant' (or 'auto') to use your LRScheduler."
             )
         steps = -(-self._n_train // self.batch_size) * self.max_epochs
-        if (
+        callbacks = []
+        if self.entropy_weight_final is not None:
+            weights = _CosineEntropyWeight(self.entropy_weight, self.entropy_weight_final, self.max_epochs)
+            callbacks.append(("entropy_schedule", weights))
+        if not (
             user_schedules
             or self.lr_schedule == "constant"
             or (self.lr_schedule == "auto" and steps < _MIN_STEPS_TO_ANNEAL)
         ):
-            return []
-        return [("lr_schedule", _CosineLR(self.lr, self.max_epochs))]
+            callbacks.append(("lr_schedule", _CosineLR(self.lr, self.max_epochs)))
+        return callbacks
 
     def _head_schedule(self) -> tuple[tuple[str, ...], ...]:
         """The schedule as a tuple of head-name tuples, validated."""
