@@ -189,17 +189,27 @@ class ImageAugmenter(nn.Module):
 
 
 class VectorAugmenter(nn.Module):
-    """Gaussian noise and random feature masking for standardised vectors.
+    """Neighbour interpolation, Gaussian noise and random feature masking for standardised vectors.
 
-    ``x' = m * (x + noise * eps)``, ``eps ~ N(0, 1)``, ``m_j ~ Bernoulli(1 - mask)``,
+    ``x' = m * (x + a * (x_nn - x) + noise * eps)``: ``x_nn`` is the sample
+    nearest to ``x`` in the batch (other copies of ``x`` itself excluded),
+    ``a ~ U(0, neighbour)``, ``eps ~ N(0, 1)``, ``m_j ~ Bernoulli(1 - mask)``,
     so a masked feature takes its mean (0 after standardisation).
+
+    The interpolation moves a sample along the data, towards what it
+    resembles, rather than in a random direction; it needs no scale of its
+    own, where noise is in units of the standardised input.
 
     Parameters
     ----------
     noise : float, default=0.2
-        Noise standard deviation in units of each feature's standard deviation.
+        Noise standard deviation in standardised units.
     mask : float, default=0.1
         Probability of masking each feature.
+    neighbour : float, default=0.0
+        Largest step towards the nearest other sample of the batch, as a
+        fraction of the way there (0: off; the default augmenter for vectors
+        uses 1.0, see :func:`default_augmenter`).
 
     Examples
     --------
@@ -207,15 +217,40 @@ class VectorAugmenter(nn.Module):
     >>> VectorAugmenter(noise=0.0, mask=0.0)(torch.ones(2, 3))
     tensor([[1., 1., 1.],
             [1., 1., 1.]])
+
+    With ``neighbour=1`` a sample lands on the segment to its nearest neighbour:
+
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    >>> out = VectorAugmenter(noise=0.0, mask=0.0, neighbour=1.0)(x)
+    >>> bool(0.0 <= out[0, 0] <= 1.0 and 0.0 <= out[1, 0] <= 1.0 and 1.0 <= out[2, 0] <= 10.0)
+    True
     """
 
-    def __init__(self, noise: float = 0.2, mask: float = 0.1) -> None:
+    def __init__(self, noise: float = 0.2, mask: float = 0.1, neighbour: float = 0.0) -> None:
         super().__init__()
         self.noise = noise
         self.mask = mask
+        self.neighbour = neighbour
+
+    def extra_repr(self) -> str:
+        return f"noise={self.noise}, mask={self.mask}, neighbour={self.neighbour}"
+
+    def nearest_other(self, x: torch.Tensor) -> torch.Tensor:
+        """Index of each row's nearest row in the batch that is not an exact copy of it (itself if none)."""
+        # exact distances: the matrix-product shortcut leaves copies ~1e-2 apart instead of 0
+        distances = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist")
+        distances[distances == 0] = float("inf")
+        nearest = distances.argmin(dim=1)
+        alone = torch.isinf(distances.gather(1, nearest[:, None])).squeeze(1)
+        return torch.where(alone, torch.arange(len(x), device=x.device), nearest)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x + self.noise * torch.randn_like(x) if self.noise > 0 else x
+        out = x
+        if self.neighbour > 0 and len(x) > 1:
+            step = self.neighbour * torch.rand(len(x), 1, device=x.device, dtype=x.dtype)
+            out = out + step * (x[self.nearest_other(x)] - x)
+        if self.noise > 0:
+            out = out + self.noise * torch.randn_like(x)
         if self.mask > 0:
             out = out * (torch.rand_like(x) >= self.mask).to(x.dtype)
         return out
@@ -259,7 +294,9 @@ def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float 
     Other images (grey digits) get :class:`ImageAugmenter`'s defaults from 16
     pixels a side up, and milder geometry below (rotation 15 deg, zoom up to
     1.15), since a 1.4x zoom of an 8x8 digit keeps under 6 pixels of it.
-    Vectors get :class:`VectorAugmenter`.
+    Vectors get :class:`VectorAugmenter` with a step of up to the whole way
+    to the nearest other sample of the batch, noise 0.2 and no masking
+    (measured on digits-PCA-50 and MNIST-PCA-50: ``docs/experiments.md``).
     """
     if len(input_shape) == 3:
         if input_shape[0] == 3:
@@ -277,4 +314,4 @@ def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float 
         if min(input_shape[1:]) < 16:
             return ImageAugmenter(rotation=15.0, scale=(1.0, 1.15), fill=fill)
         return ImageAugmenter(fill=fill)
-    return VectorAugmenter()
+    return VectorAugmenter(noise=0.2, mask=0.0, neighbour=1.0)
