@@ -6,8 +6,9 @@ one template for every method:
 1. validate the parameters and the input (vectors, images, or flattened images
    with a declared ``image_shape``) without copying or modifying it, then the
    parameters against the input (``_check_params_vs_input``);
-2. derive the input standardisation (per channel for images, per feature for
-   vectors);
+2. derive the input standardisation (per channel for images; for vectors a
+   mean per feature and one scale shared by all features, so distances keep
+   their proportions: :func:`~deepclust_sklearn._data.channel_stats`);
 3. seed torch from ``random_state`` inside :func:`torch.random.fork_rng`, so
    fitting never touches the caller's global random state;
 4. build the method's private skorch net (a :class:`ResumableNet`) as ``net_``

@@ -31,7 +31,8 @@ class Standardize(nn.Module):
     """Fixed affine input normalisation ``(x - mean) / scale``.
 
     ``mean`` and ``scale`` are buffers broadcast against one sample's shape
-    (per channel for images, per feature for vectors), so they travel with
+    (per channel for images, per feature for vectors, where the scale is one
+    value repeated: :func:`~deepclust_sklearn._data.channel_stats`), so they travel with
     the network to its device and into its pickle.
     """
 

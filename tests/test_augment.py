@@ -147,6 +147,43 @@ def test_sobel_zero_on_constant_zero_image():
     assert torch.equal(out, torch.zeros(2, 2, 6, 6))
 
 
+def test_vector_augmenter_neighbour_step_lies_on_the_segment_to_the_nearest_other_sample():
+    # three points on a line: 0 and 1 are each other's nearest, 10's nearest is 1
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    aug = VectorAugmenter(noise=0.0, mask=0.0, neighbour=1.0)
+    assert aug.nearest_other(x).tolist() == [1, 0, 1]
+    torch.manual_seed(0)
+    outs = torch.stack([aug(x) for _ in range(200)])
+    torch.testing.assert_close(outs[..., 1], torch.zeros(200, 3))  # stays on the line
+    assert 0.0 <= float(outs[:, 0, 0].min()) and float(outs[:, 0, 0].max()) <= 1.0
+    assert 1.0 <= float(outs[:, 2, 0].min()) and float(outs[:, 2, 0].max()) <= 10.0
+    # the step is uniform in (0, neighbour): it reaches past half the way and not only there
+    assert float(outs[:, 2, 0].min()) < 3.0 and float(outs[:, 2, 0].max()) > 8.0
+    half = VectorAugmenter(noise=0.0, mask=0.0, neighbour=0.5)
+    assert float(torch.stack([half(x) for _ in range(200)])[:, 2, 0].min()) >= 5.5 - 1e-5
+
+
+def test_vector_augmenter_neighbour_skips_copies_of_the_sample_itself():
+    # IIC augments repeats of each batch: a copy must not serve as the sample's neighbour
+    x = torch.randn(16, 5, generator=torch.Generator().manual_seed(0)).repeat(4, 1)
+    nearest = VectorAugmenter(neighbour=1.0).nearest_other(x)
+    assert not torch.equal(x[nearest], x)
+    assert ((torch.arange(64) % 16) != (nearest % 16)).all()
+    # a batch of one distinct row has no neighbour: it stays where it is
+    same = torch.ones(4, 3)
+    assert VectorAugmenter(neighbour=1.0).nearest_other(same).tolist() == [0, 1, 2, 3]
+    out = VectorAugmenter(noise=0.0, mask=0.0, neighbour=1.0)(same)
+    assert torch.equal(out, same)
+
+
+def test_vector_augmenter_neighbour_leaves_the_input_alone():
+    x = torch.randn(8, 3, generator=torch.Generator().manual_seed(1))
+    before = x.clone()
+    VectorAugmenter(neighbour=1.0)(x)
+    assert torch.equal(x, before)
+    assert "neighbour=1.0" in repr(VectorAugmenter(neighbour=1.0))
+
+
 def test_sobel_detects_vertical_edge():
     x = torch.zeros(1, 1, 6, 6)
     x[..., 3:] = 1.0
@@ -157,7 +194,9 @@ def test_sobel_detects_vertical_edge():
 
 def test_default_augmenter():
     assert isinstance(default_augmenter((1, 8, 8)), ImageAugmenter)
-    assert isinstance(default_augmenter((10,)), VectorAugmenter)
+    vectors = default_augmenter((10,))
+    assert isinstance(vectors, VectorAugmenter)
+    assert (vectors.neighbour, vectors.noise, vectors.mask) == (1.0, 0.2, 0.0)
     aug = default_augmenter((2, 8, 8), fill=[-1.0, 1.0])
     assert aug.fill.reshape(-1).tolist() == [-1.0, 1.0]
 

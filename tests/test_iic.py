@@ -216,6 +216,21 @@ def test_cosine_lr_schedule_anneals_towards_zero(X):
     assert "lr_schedule" in dict(est.net_.callbacks_)
 
 
+def test_entropy_weight_final_anneals_the_loss_weight_by_the_cosine_of_the_epoch(X):
+    est = tiny(max_epochs=4, entropy_weight=2.0, entropy_weight_final=1.0).fit(X)
+    expected = [1.0 + 1.0 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]  # 2, 1.854, 1.5, 1.146
+    np.testing.assert_allclose(est.history_[:, "entropy_weight"], expected)
+    assert est.net_.criterion_.entropy_weight == pytest.approx(expected[-1])
+    # the learning rate schedule is untouched by it
+    assert dict(est.net_.callbacks_).keys() >= {"entropy_schedule"}
+    # None (the default) keeps the weight constant and records nothing
+    constant = tiny(max_epochs=2, entropy_weight=2.0).fit(X)
+    assert "entropy_weight" not in constant.history_[-1]
+    assert constant.net_.criterion_.entropy_weight == 2.0
+    with pytest.raises(ValueError, match="entropy_weight_final"):
+        tiny(entropy_weight_final=-1.0).fit(X)
+
+
 def test_auto_lr_schedule_anneals_only_long_trainings(X):
     # 60 samples in batches of 16: 4 steps per epoch
     short = tiny(max_epochs=4).fit(X)  # 16 steps: constant
