@@ -95,12 +95,15 @@ def test_score_high_when_copies_keep_their_cluster_and_near_zero_when_they_do_no
     (std 100 in standardised units) land in clusters unrelated to their sample's (I near 0);
     one repeated point gives one cluster (I = 0).
 
-    Measured, seeds 0-4 of each tiny configuration: kept 0.77-1.10 (log 3 = 1.099; DAC's
-    lowest where its ARI is 0.40), drowned 0.003-0.042.
+    Measured, seeds 0-7 of each tiny configuration, one thread, vectors sharing one scale (c19979c):
+    kept 1.015-1.099 for IIC and DeepCluster (log 3 = 1.099), 0.533-1.098 for DAC, which merges
+    blobs at k = 3 on some seeds (ARI 0.34-0.97; README "Known gaps"); drowned 0.001-0.053. The
+    bar sits between the two ranges, 0.23 below the lowest kept score and 0.25 above the highest
+    drowned one (per-feature scaling gave DAC 0.77 at least on seeds 0-4; the bar was 0.6 then).
     """
     X, _ = make_blobs(n_samples=90, centers=3, n_features=2, cluster_std=0.5, random_state=0)
     est = make(estimator).fit(X)
-    assert est.score(X) > 0.6
+    assert est.score(X) > 0.3
     est.net_.augmenter_ = VectorAugmenter(noise=100.0, mask=0.0)
     assert est.score(X) < 0.15
     assert est.score(np.repeat(X[:1], 30, axis=0)) == 0.0
