@@ -221,8 +221,9 @@ def test_entropy_weight_final_anneals_the_loss_weight_by_the_cosine_of_the_epoch
     expected = [1.0 + 1.0 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)]  # 2, 1.854, 1.5, 1.146
     np.testing.assert_allclose(est.history_[:, "entropy_weight"], expected)
     assert est.net_.criterion_.entropy_weight == pytest.approx(expected[-1])
-    # the learning rate schedule is untouched by it
-    assert dict(est.net_.callbacks_).keys() >= {"entropy_schedule"}
+    # it is its own callback and leaves the learning rate alone (16 steps: no cosine decay of the rate)
+    assert "entropy_schedule" in dict(est.net_.callbacks_) and "lr_schedule" not in dict(est.net_.callbacks_)
+    assert all(group["lr"] == 0.01 for group in est.net_.optimizer_.param_groups)
     # None (the default) keeps the weight constant and records nothing
     constant = tiny(max_epochs=2, entropy_weight=2.0).fit(X)
     assert "entropy_weight" not in constant.history_[-1]
