@@ -69,8 +69,9 @@ def test_precomputed_embeddings_prints_both_tables():
     assert [name for name, _ in rows] == ["FaissKMeans", "IICEstimator"] * 2
     # ACC, estimator seeds 0-7, native (AVX2) and ATEN_CPU_CAPABILITY=default, one thread, with
     # per-feature scaling and the old vector augmenter (before c19979c):
-    # digits PCA-32: FaissKMeans 0.790-0.796, IIC 0.605-0.841 (0.743 at seed 0 on both paths;
-    # 0.857 at seed 0 since, one shared scale and steps towards neighbours);
+    # digits PCA-32: FaissKMeans 0.790-0.796, IIC 0.605-0.841 (0.743 at seed 0 on both paths).
+    # Since, one shared scale and steps towards neighbours (seeds 0-7, native, one thread):
+    # digits PCA-32 IIC 0.770-0.884 (0.857 at seed 0), blobs 64-D IIC 0.980-0.985;
     # blobs 64-D: FaissKMeans 0.992-0.993, IIC 0.983-0.991. Broken: an untrained IIC (lr=1e-12)
     # scores 0.19-0.24 on either, random labels ~0.11. The old bar (0.5 for every row) sat 0.10
     # below IIC's worst digits run, less than that row's 0.24 spread.
