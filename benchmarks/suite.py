@@ -72,6 +72,24 @@ def _imbalanced(X: np.ndarray, y: np.ndarray, ratio: float = 10.0, largest: int 
     return X[rows], y[rows]
 
 
+def _twenty_classes(per_class: int = 72, size: int = 32):
+    """MNIST-test's digits (classes 0-9) and Fashion-MNIST-test's items (classes 10-19), the first
+    ``per_class`` images of each class in file order, resized to ``size`` pixels: few images per class and
+    many classes, the regime of a small object set such as a 20-object turntable collection."""
+    X_digits, y_digits = _idx_set("mnist-test")
+    X_fashion, y_fashion = _idx_set("fashion-mnist-test")
+    X = np.concatenate([X_digits, X_fashion])
+    y = np.concatenate([y_digits, y_fashion + 10])
+    rows = np.sort(np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(20)]))
+    return _resized(X[rows], size), y[rows]
+
+
+def _tight(X: np.ndarray, size: int = 16) -> np.ndarray:
+    """MNIST's central 20x20 box (where its digits were drawn) resized to ``size``: digits that fill the
+    frame, as a scanned-digit set framed tightly would, instead of MNIST's 4-pixel empty border."""
+    return _resized(np.ascontiguousarray(X[:, :, 4:24, 4:24]), size)
+
+
 def _pca(X: np.ndarray, n: int = 50) -> np.ndarray:
     from sklearn.decomposition import PCA
 
@@ -95,6 +113,14 @@ DATASETS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
     "mnist-test-32": (
         "MNIST-test resized to 32x32 (bilinear)",
         lambda: (lambda X, y: (_resized(X, 32), y))(*_idx_set("mnist-test")),
+    ),
+    "mnist-test-tight16": (
+        "MNIST-test's central 20x20 box resized to 16x16 (digits fill the frame)",
+        lambda: (lambda X, y: (_tight(X), y))(*_idx_set("mnist-test")),
+    ),
+    "mnist-fashion-20": (
+        "MNIST-test digits + Fashion-MNIST-test items as 20 classes, 72 images each, 32x32 (1,440 images)",
+        _twenty_classes,
     ),
     "mnist-imbalanced": (
         "MNIST-test, class c keeps its first round(800 * 10^(-c/9)) images (800 ... 80; 3,269 images)",
