@@ -176,16 +176,24 @@ MAX_WALL_S = 600.0
 
 def fit_labels(
     method: str, X: np.ndarray, n_clusters: int, seed: int, overrides: dict
-) -> tuple[np.ndarray, int | None, float | None]:
-    """Labels, epochs trained and the last epoch's training loss (label-free; ``None`` for k-means)."""
+) -> tuple[np.ndarray, int | None, float | None, float | None]:
+    """Labels, epochs trained, the last epoch's training loss and IIC's sub-head selection loss (label-free;
+    ``None`` where they do not apply)."""
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
         labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(X.reshape(len(X), -1))
-        return labels, None, None
+        return labels, None, None, None
     params = {key: value for key, value in overrides.items() if key not in SUITE_SWITCHES}
     est = estimator_class(method, overrides)(n_clusters=n_clusters, random_state=seed, **params).fit(X)
-    return est.labels_, len(est.history_), float(est.history_[-1, "train_loss"])
+    return est.labels_, len(est.history_), float(est.history_[-1, "train_loss"]), _selection_loss(est)
+
+
+def _selection_loss(est) -> float | None:
+    """IIC: the loss of the predicting sub-head in the last epoch that trained the ``cluster`` head (what picks
+    the sub-head, label-free; the last epoch's ``train_loss`` may be the over-clustering head's). Else ``None``."""
+    rows = [row["subhead_losses"] for row in est.history_ if "subhead_losses" in row]
+    return float(min(rows[-1])) if rows else None
 
 
 # variant switches the suite handles itself (they are not estimator parameters): the paper-vs-default
@@ -239,7 +247,7 @@ def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit
     X, y = data
     n_clusters = int(len(np.unique(y)))  # the number of classes; y is otherwise used only to score
     start = time.perf_counter()
-    labels, epochs, final_loss = fit_labels(method, X, n_clusters, seed, overrides)
+    labels, epochs, final_loss, selection_loss = fit_labels(method, X, n_clusters, seed, overrides)
     wall = time.perf_counter() - start
     return {
         "dataset": dataset,
@@ -249,6 +257,7 @@ def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit
         "wall_s": round(wall, 2),
         "epochs": epochs,
         "final_train_loss": final_loss,  # recorded so failed seeds can be studied label-free
+        "selection_loss": selection_loss,
         "n_clusters_found": int(len(np.unique(labels))),
         "overrides": overrides if method != "kmeans" else {},
         "commit": commit,
