@@ -3,6 +3,7 @@
     python benchmarks/suite.py --methods iic dac deepcluster --seeds 0 1 2 3 4
     python benchmarks/suite.py --datasets digits mnist-test-16 --methods dac --seeds 0 1
     python benchmarks/suite.py --list            # the dev sets and how each is made
+    python benchmarks/suite.py --summary         # rewrite suite.md from the cells present
 
 Each fit is one cell, saved as soon as it ends under
 ``benchmarks/results/suite/<dataset>__<method>__seed<k>.json``; a rerun skips
@@ -384,6 +385,9 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="name for a variant run (cells and summary kept apart)")
     parser.add_argument("--redo", action="store_true", help="recompute cells that already exist")
     parser.add_argument("--list", action="store_true", help="print the dev sets and their recipes, then exit")
+    parser.add_argument(
+        "--summary", action="store_true", help="rewrite the --tag's summary from the cells present, run nothing"
+    )
     args = parser.parse_args()
     if args.list:
         for name, (recipe, _) in DATASETS.items():
@@ -396,6 +400,9 @@ def main() -> None:
         raise SystemExit("--set changes the defaults: give the variant a --tag so its cells stay apart.")
     env = environment()
     CELLS.mkdir(parents=True, exist_ok=True)
+    if args.summary:
+        write_summary(args.tag, env)
+        return
     for dataset in args.datasets:
         data = None
         for seed in args.seeds:
@@ -411,10 +418,15 @@ def main() -> None:
                     f"{cell['wall_s']:.0f}s",
                     flush=True,
                 )
-                summary = summarise(load_cells(args.tag))
-                stem = "suite" + (f"_{args.tag}" if args.tag else "")
-                payload = {"environment": env, "datasets": {k: v[0] for k, v in DATASETS.items()}, "summary": summary}
-                write_results(stem, payload, markdown(summary, env, args.tag))
+                write_summary(args.tag, env)
+
+
+def write_summary(tag: str, env: dict) -> None:
+    """Rewrite ``suite[_<tag>].json`` and ``.md`` from every cell of ``tag`` present."""
+    summary = summarise(load_cells(tag))
+    stem = "suite" + (f"_{tag}" if tag else "")
+    payload = {"environment": env, "datasets": {k: v[0] for k, v in DATASETS.items()}, "summary": summary}
+    write_results(stem, payload, markdown(summary, env, tag))
 
 
 if __name__ == "__main__":
