@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -81,6 +82,14 @@ def resolve_device(device: str, owner: str) -> torch.device:
 def epoch_seed(seed: int, epoch: int) -> int:
     """The torch seed of one epoch: a function of the fit's seed and the epoch's index only."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+STOPPED_EARLY = "stopped early (a callback or Ctrl-C)"  # the history's "stop" when training ended before max_epochs
+
+
+def _init_seed(seed: int, init: int) -> int:
+    """A 31-bit torch seed for restart ``init`` of a fit seeded with ``seed``, independent of ``seed + init``."""
+    return int(np.random.SeedSequence([seed, init]).generate_state(1)[0] >> 1)
 
 
 def seed_torch(seed: int, device: torch.device) -> None:
@@ -174,7 +183,7 @@ class ResumableNet(NeuralNet):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         if len(self.history) and "stop" not in self.history[-1]:
             stopped_early = len(self.history) < self.epoch_limit_
-            self.record_stop_reason("stopped early (a callback or Ctrl-C)" if stopped_early else None)
+            self.record_stop_reason(STOPPED_EARLY if stopped_early else None)
         super().on_train_end(net, X, y, **kwargs)
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
@@ -251,6 +260,12 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
       standardised batch to a transformed batch of the same shape; ``fill``
       is the standardised value of a 0 pixel. Default:
       :func:`~deepclust_sklearn.augment.default_augmenter`.
+    - ``_n_epochs() -> int``: epochs a fit trains (default: ``max_epochs``;
+      IIC resolves ``"auto"`` from the training set's size).
+    - ``_n_init() -> int`` and ``_init_loss(net) -> float``: how many
+      networks a new fit trains from different seeds, and the label-free
+      loss that keeps one of them (default: 1, and the last epoch's
+      ``train_loss``); the first init is seeded as a single fit.
     - ``_finish_fit(dataset) -> ndarray of shape (n_samples, n_outputs)``:
       after training, on every fit: set the method's fitted attributes
       (names ending in ``_``) and return the training data's per-cluster
@@ -436,7 +451,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         """The method's keyword arguments for ``_net_class`` (a hook, see the class docstring)."""
         raise NotImplementedError
 
-    def _build_net(self, sample_shape, mean, scale, device):
+    def _build_net(self, sample_shape, mean, scale, device, seed: int | None = None):
         # skorch initialises (mutates) callbacks: train copies, read results from net_.callbacks_
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])] + self._method_callbacks()
         backbone, backbone_kwargs = self._backbone(sample_shape)
@@ -449,11 +464,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             augmenter_factory=self._augmenter_factory(sample_shape, mean, scale),
             optimizer=self.optimizer,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self._n_epochs(),
             batch_size=self.batch_size,
             callbacks=callbacks,
             train_split=None,
-            seed=self._torch_seed(),
+            seed=self._torch_seed() if seed is None else seed,
             owner=type(self).__name__,
             device=str(device),
             verbose=self.verbose,
@@ -503,16 +518,13 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         try:
             with torch.random.fork_rng(devices=self._rng_devices(device)):
                 seed_torch(self._torch_seed(), device)
-                if not continuing:
-                    self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
-                    self.net_ = self._build_net(sample_shape, self._input_mean, self._input_scale, device)
-                # a last batch of one sample would break BatchNorm in training mode
-                self.net_.iterator_train__drop_last = len(X2d) % self.net_.batch_size == 1
                 if continuing:
-                    self.net_.max_epochs = self.max_epochs
-                    self.net_.partial_fit(dataset, None, epochs=self.max_epochs)
+                    self._drop_last_if_one_left(self.net_, len(X2d))
+                    self.net_.max_epochs = self._n_epochs()
+                    self.net_.partial_fit(dataset, None, epochs=self.net_.max_epochs)
                 else:
-                    self.net_.fit(dataset, None)
+                    self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
+                    self.net_ = self._fit_inits(dataset, sample_shape, device)
                 self._set_labels(self._finish_fit(dataset))
         except Exception:
             # a failed fit (divergence, a callback's error) leaves no half-trained model behind,
@@ -521,6 +533,46 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             raise
         self.history_ = self.net_.history
         return self
+
+    @staticmethod
+    def _drop_last_if_one_left(net, n_samples: int) -> None:
+        # a last batch of one sample would break BatchNorm in training mode
+        net.iterator_train__drop_last = n_samples % net.batch_size == 1
+
+    def _fit_inits(self, dataset: ArrayDataset, sample_shape, device) -> ResumableNet:
+        """Train ``_n_init()`` networks from different seeds and return the one with the lowest ``_init_loss``.
+
+        The first is seeded exactly as a single fit is, so ``n_init=1`` changes
+        nothing; init ``i`` trains from a seed derived from ``(seed, i)``. An
+        init that ends before ``max_epochs`` (Ctrl-C, a stopping callback) ends
+        the restarts.
+        """
+        best, best_loss = None, math.inf
+        for init in range(self._n_init()):
+            seed = None if init == 0 else _init_seed(self._torch_seed(), init)
+            if seed is not None:
+                seed_torch(seed, device)
+            net = self._build_net(sample_shape, self._input_mean, self._input_scale, device, seed=seed)
+            self._drop_last_if_one_left(net, len(dataset))
+            net.fit(dataset, None)
+            loss = self._init_loss(net)
+            if best is None or loss < best_loss:
+                best, best_loss = net, loss
+            if net.history[-1].get("stop") == STOPPED_EARLY:
+                break
+        return best
+
+    def _n_epochs(self) -> int:
+        """Epochs a fit trains (a hook; ``max_epochs`` here). Called once ``_n_train`` is set."""
+        return self.max_epochs
+
+    def _n_init(self) -> int:
+        """Networks ``fit`` trains from different seeds, keeping the best by ``_init_loss`` (a hook; 1 here)."""
+        return 1
+
+    def _init_loss(self, net: ResumableNet) -> float:
+        """Label-free loss that picks among the inits of :meth:`_fit_inits` (a hook; the last training loss)."""
+        return float(net.history[-1, "train_loss"])
 
     def _forget_fit(self) -> None:
         """Delete every fitted attribute, so the estimator reads as unfitted."""

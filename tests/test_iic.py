@@ -142,7 +142,8 @@ def test_head_schedule_not_a_sequence(X):
         (
             "max_epochs",
             0,
-            r"The 'max_epochs' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+            r"The 'max_epochs' parameter of IICEstimator must be an int in the range \[1, inf\) or a str among "
+            r"\{'auto'\}\. Got 0 instead\.",
         ),
         (
             "batch_size",
@@ -150,6 +151,11 @@ def test_head_schedule_not_a_sequence(X):
             r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
         ),
         ("augment", "yes", r"The 'augment' parameter of IICEstimator must be a str among"),
+        (
+            "n_init",
+            0,
+            r"The 'n_init' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+        ),
     ],
 )
 def test_parameter_validation(X, param, value, expected):
@@ -257,3 +263,80 @@ def test_auto_overcluster_is_recorded_and_builds_the_heads(X):
     assert set(est.net_.module_.heads) == {"cluster"}
     explicit = tiny(overcluster=4, max_epochs=2).fit(X)
     assert explicit.overcluster_ == 4 and set(explicit.net_.module_.heads) == {"cluster", "overcluster"}
+
+
+class _InitSpy(IICEstimator):
+    """Records every init's net and selection loss as ``fit`` trains them (a test double, not the library's)."""
+
+    def _init_loss(self, net) -> float:
+        loss = super()._init_loss(net)
+        self.spied_ = [*getattr(self, "spied_", []), (net, loss)]
+        return loss
+
+
+def _spy(**params):
+    return _InitSpy(**{**TINY, **params})
+
+
+def test_n_init_keeps_the_init_whose_predicting_subhead_has_the_lowest_loss(X):
+    est = _spy(n_init=3, max_epochs=3).fit(X)
+    nets, losses = zip(*est.spied_)
+    assert len(nets) == 3 and len(set(losses)) == 3  # three trainings from three seeds
+    assert len({net.seed for net in nets}) == 3
+    kept = int(np.argmin(losses))
+    assert est.net_ is nets[kept]
+    # the criterion is the one that picks the sub-head: the lowest loss of the last cluster-head epoch
+    last_cluster_losses = [row["subhead_losses"] for row in est.history_ if "subhead_losses" in row][-1]
+    assert losses[kept] == min(last_cluster_losses)
+    assert est.best_subhead_ == int(np.argmin(last_cluster_losses))
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+
+
+def test_n_init_first_init_trains_exactly_as_a_single_fit(X):
+    single = tiny(max_epochs=3).fit(X)
+    first_net = _spy(n_init=2, max_epochs=3).fit(X).spied_[0][0]
+    assert first_net.seed == single.net_.seed
+    assert first_net.history[:, "train_loss"] == single.history_[:, "train_loss"]
+    for a, b in zip(first_net.module_.parameters(), single.net_.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_n_init_stops_restarting_after_an_init_that_ends_early(X):
+    from skorch.callbacks import Callback
+
+    class StopAfterOneEpoch(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise KeyboardInterrupt
+
+    est = _spy(n_init=3, max_epochs=3, callbacks=[StopAfterOneEpoch()]).fit(X)
+    assert len(est.spied_) == 1 and len(est.history_) == 1
+    assert est.history_[-1, "stop"] == "stopped early (a callback or Ctrl-C)"
+
+
+def test_n_init_warm_start_continues_the_kept_net(X):
+    est = _spy(n_init=2, max_epochs=2, warm_start=True).fit(X)
+    kept = est.net_
+    est.fit(X)  # continues: no new inits
+    assert est.net_ is kept and len(est.spied_) == 2 and len(est.history_) == 4
+
+
+def test_auto_max_epochs_counts_steps_not_passes(X):
+    # 60 samples: 4 steps per epoch at batch 16 -> 250 epochs for 1,000 steps, capped at 100 (400 steps: rate kept)
+    capped = tiny(max_epochs="auto").fit(X)
+    assert len(capped.history_) == 100 and capped.history_[-1, "stop"] == "max_epochs reached"
+    assert "lr_schedule" not in dict(capped.net_.callbacks_)
+    # 30 steps per epoch at batch 2 -> ceil(1000 / 30) = 34 epochs, 1,020 steps: the rate decays by the cosine
+    counted = tiny(max_epochs="auto", batch_size=2).fit(X)
+    assert len(counted.history_) == 34
+    assert counted.history_[0, "lr"] == 0.01 and counted.history_[-1, "lr"] < 0.01
+    # an int is taken as given, and the default is 30
+    assert len(tiny(max_epochs=3).fit(X).history_) == 3
+    assert IICEstimator().max_epochs == 30
+
+
+@pytest.mark.parametrize("n_samples, expected", [(1797, 67), (1440, 84), (3269, 39), (10000, 30), (500, 100)])
+def test_auto_max_epochs_of_the_documented_set_sizes(n_samples, expected):
+    # the rule alone (no training): digits, the 20-class set, the imbalanced subset, MNIST-test, a tiny set
+    est = IICEstimator(max_epochs="auto")
+    est._n_train = n_samples
+    assert est._n_epochs() == expected
