@@ -193,8 +193,7 @@ def fit_labels(
 def _selection_loss(est) -> float | None:
     """IIC: the loss of the predicting sub-head in the last epoch that trained the ``cluster`` head (what picks
     the sub-head, label-free; the last epoch's ``train_loss`` may be the over-clustering head's). Else ``None``."""
-    rows = [row["subhead_losses"] for row in est.history_ if "subhead_losses" in row]
-    return float(min(rows[-1])) if rows else None
+    return est._init_loss(est.net_) if hasattr(est, "best_subhead_") else None
 
 
 # variant switches the suite handles itself (they are not estimator parameters): the paper-vs-default

@@ -29,6 +29,12 @@ def _cosine(start: float, end: float, epoch: int, t_max: int) -> float:
     return end + (start - end) * (1.0 + math.cos(math.pi * epoch / t_max)) / 2.0
 
 
+def _last_subhead_losses(history) -> list | None:
+    """The ``cluster`` head's per-sub-head losses of the last epoch that trained it (``None`` if none did)."""
+    rows = [row["subhead_losses"] for row in history if "subhead_losses" in row]
+    return rows[-1] if rows else None
+
+
 class _CosineEntropyWeight(Callback):
     r"""Anneal the loss's entropy weight :math:`\lambda` from ``start`` to ``end`` by the cosine of the epoch index.
 
@@ -413,7 +419,7 @@ class IICEstimator(BaseDeepClusterer):
                 "pass lr_schedule='constant' (or 'auto') to use your LRScheduler."
             )
         n_epochs = self._n_epochs()
-        steps = -(-self._n_train // self.batch_size) * n_epochs
+        steps = self._steps_per_epoch() * n_epochs
         callbacks = []
         if self.entropy_weight_final is not None:
             weights = _CosineEntropyWeight(self.entropy_weight, self.entropy_weight_final, n_epochs)
@@ -445,14 +451,16 @@ class IICEstimator(BaseDeepClusterer):
         if self.max_epochs != "auto":
             return self.max_epochs
         fewest, most = _AUTO_EPOCHS
-        steps_per_epoch = -(-self._n_train // self.batch_size)
-        return min(most, max(fewest, -(-_MIN_STEPS // steps_per_epoch)))
+        return min(most, max(fewest, -(-_MIN_STEPS // self._steps_per_epoch())))
+
+    def _steps_per_epoch(self) -> int:
+        return -(-self._n_train // self.batch_size)
 
     def _init_loss(self, net) -> float:
         """The loss that picks the predicting sub-head (the lowest of the last epoch that trained the
         ``cluster`` head), so restarts and sub-heads are chosen by one criterion."""
-        losses = [row["subhead_losses"] for row in net.history if "subhead_losses" in row]
-        return float(min(losses[-1])) if losses else float(net.history[-1, "train_loss"])
+        losses = _last_subhead_losses(net.history)
+        return float(min(losses)) if losses else float(net.history[-1, "train_loss"])
 
     def _resolve_overcluster(self) -> int | None:
         """``overcluster``, with ``"auto"`` decided by the training set's size."""
@@ -483,7 +491,7 @@ class IICEstimator(BaseDeepClusterer):
     def _finish_fit(self, dataset) -> np.ndarray:
         """Select the sub-head with the lowest loss in the last epoch that trained it."""
         self.overcluster_ = self.net_.module__heads.get("overcluster")  # the head built on the first fit
-        losses = [row["subhead_losses"] for row in self.net_.history if "subhead_losses" in row]
-        self.best_subhead_ = int(np.argmin(losses[-1])) if losses else 0
+        losses = _last_subhead_losses(self.net_.history)
+        self.best_subhead_ = int(np.argmin(losses)) if losses else 0
         self.net_.selected_subhead_ = self.best_subhead_
         return super()._finish_fit(dataset)
