@@ -46,6 +46,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
+from skorch.callbacks import LoadInitState
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
@@ -266,6 +267,9 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
       networks a new fit trains from different seeds, and the label-free
       loss that keeps one of them (default: 1, and the last epoch's
       ``train_loss``); the first init is seeded as a single fit.
+    - ``_init_epochs() -> int``: the trial each init trains before the one
+      with the lowest ``_init_loss`` is kept and trained to the end
+      (default: every epoch, i.e. full restarts).
     - ``_finish_fit(dataset) -> ndarray of shape (n_samples, n_outputs)``:
       after training, on every fit: set the method's fitted attributes
       (names ending in ``_``) and return the training data's per-cluster
@@ -400,6 +404,12 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         """Check the parameters against the validated training data (a hook, see the class docstring)."""
         if len(X) < self.n_clusters:
             raise ValueError(f"n_samples={len(X)} should be >= n_clusters={self.n_clusters}.")
+        user_callbacks = [cb[-1] if isinstance(cb, tuple) else cb for cb in self.callbacks or []]
+        if self._n_init() > 1 and any(isinstance(cb, LoadInitState) for cb in user_callbacks):
+            raise ValueError(
+                f"LoadInitState resumes one network, but n_init={self._n_init()} trains several and each would "
+                "load the same checkpoint. Pass n_init=1 to fit (and resume) with a checkpoint."
+            )
         if getattr(self, "sobel", False) and len(self.input_shape_) != 3:
             raise ValueError(
                 f"sobel=True needs images; X has samples of shape {self.input_shape_}. Pass images "
@@ -540,13 +550,18 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         net.iterator_train__drop_last = n_samples % net.batch_size == 1
 
     def _fit_inits(self, dataset: ArrayDataset, sample_shape, device) -> ResumableNet:
-        """Train ``_n_init()`` networks from different seeds and return the one with the lowest ``_init_loss``.
+        """Train ``_n_init()`` networks from different seeds for a trial, keep the lowest ``_init_loss``, finish it.
 
-        The first is seeded exactly as a single fit is, so ``n_init=1`` changes
-        nothing; init ``i`` trains from a seed derived from ``(seed, i)``. An
-        init that ends before ``max_epochs`` (Ctrl-C, a stopping callback) ends
-        the restarts.
+        Each init trains the first ``_init_epochs()`` epochs of the full
+        schedule (all of them by default); the one with the lowest loss then
+        trains the remaining epochs, so a kept init ends exactly as a single
+        fit from its seed would. The first is seeded exactly as a single fit
+        is, so ``n_init=1`` changes nothing; init ``i`` trains from a seed
+        derived from ``(seed, i)``. An init that ends before its trial does
+        (Ctrl-C, a stopping callback) ends the restarts and the fit.
         """
+        n_epochs = self._n_epochs()
+        trial_epochs = min(self._init_epochs(), n_epochs) if self._n_init() > 1 else n_epochs
         best, best_loss = None, math.inf
         for init in range(self._n_init()):
             seed = None if init == 0 else _init_seed(self._torch_seed(), init)
@@ -554,12 +569,18 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                 seed_torch(seed, device)
             net = self._build_net(sample_shape, self._input_mean, self._input_scale, device, seed=seed)
             self._drop_last_if_one_left(net, len(dataset))
+            net.max_epochs = trial_epochs
             net.fit(dataset, None)
             loss = self._init_loss(net)
             if best is None or loss < best_loss:
                 best, best_loss = net, loss
             if net.history[-1].get("stop") == STOPPED_EARLY:
-                break
+                return best
+        if trial_epochs < n_epochs:
+            del best.history[-1]["stop"]  # the trial's end is not the fit's
+            best.max_epochs = n_epochs - trial_epochs  # what is left; the schedules read the history's length
+            best.partial_fit(dataset, None)
+        best.max_epochs = n_epochs
         return best
 
     def _n_epochs(self) -> int:
@@ -569,6 +590,10 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
     def _n_init(self) -> int:
         """Networks ``fit`` trains from different seeds, keeping the best by ``_init_loss`` (a hook; 1 here)."""
         return 1
+
+    def _init_epochs(self) -> int:
+        """Epochs each of ``_n_init()`` networks trains before one is kept (a hook; all of them here)."""
+        return self._n_epochs()
 
     def _init_loss(self, net: ResumableNet) -> float:
         """Label-free loss that picks among the inits of :meth:`_fit_inits` (a hook; the last training loss)."""

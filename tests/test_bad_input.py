@@ -536,6 +536,8 @@ BAD_PARAMS = {
             ["cluster", [], ["bogus"], [["cluster"]], [1], None, ("cluster", "x"), ["overcluster"], [None]]
         ),
         "lr_schedule": st.sampled_from(["linear", None, 1, "Cosine"]),
+        "n_init": int_param(1),
+        "init_steps": int_param(1, none_ok=True),
     },
     "DAC": {
         **_DEEP_PARAMS,

@@ -156,6 +156,11 @@ def test_head_schedule_not_a_sequence(X):
             0,
             r"The 'n_init' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
         ),
+        (
+            "init_steps",
+            0,
+            r"The 'init_steps' parameter of IICEstimator must be an int in the range \[1, inf\) or None\. Got 0",
+        ),
     ],
 )
 def test_parameter_validation(X, param, value, expected):
@@ -318,6 +323,58 @@ def test_n_init_warm_start_continues_the_kept_net(X):
     kept = est.net_
     est.fit(X)  # continues: no new inits
     assert est.net_ is kept and len(est.spied_) == 2 and len(est.history_) == 4
+
+
+class _FirstInitWins(IICEstimator):
+    """Keeps init 0 whatever the losses, and records each init's epochs at selection (a test double)."""
+
+    def _init_loss(self, net) -> float:
+        self.trial_epochs_ = [*getattr(self, "trial_epochs_", []), len(net.history)]
+        return float(len(self.trial_epochs_))
+
+
+def test_n_init_trial_then_the_kept_init_ends_exactly_as_a_single_fit(X):
+    # 60 samples at batch 16: 4 steps per epoch, so init_steps=8 is a 2-epoch trial of a 5-epoch fit
+    single = tiny(max_epochs=5).fit(X)
+    est = _FirstInitWins(**{**TINY, "n_init": 3, "init_steps": 8, "max_epochs": 5}).fit(X)
+    assert est.trial_epochs_ == [2, 2, 2]
+    assert len(est.history_) == 5 and est.net_.seed == single.net_.seed
+    assert est.history_[:, "train_loss"] == single.history_[:, "train_loss"]
+    for a, b in zip(est.net_.module_.parameters(), single.net_.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    np.testing.assert_array_equal(est.labels_, single.labels_)
+    # the trial's end is not recorded as the fit's
+    assert [row.get("stop") for row in est.history_] == [None] * 4 + ["max_epochs reached"]
+    assert est.net_.max_epochs == 5
+
+
+def test_n_init_trial_keeps_the_lowest_trial_loss(X):
+    est = _spy(n_init=3, init_steps=4, max_epochs=4).fit(X)  # 1-epoch trials
+    nets, losses = zip(*est.spied_)
+    assert est.net_ is nets[int(np.argmin(losses))] and len(est.history_) == 4
+    assert all(len(net.history) == 1 for net in nets if net is not est.net_)
+
+
+@pytest.mark.parametrize(
+    ("n_train", "init_steps", "max_epochs", "expected"),
+    [
+        (10000, 400, 30, 5),  # MNIST-test at batch 128: 79 steps per epoch, 5.06 epochs
+        (10000, 300, 30, 4),  # 3.8 epochs
+        (1797, 400, 30, 27),  # digits: 15 steps per epoch, 26.7 epochs
+        (1440, 400, 30, 30),  # 12 steps per epoch: a trial longer than the fit is the whole fit
+        (10000, 10, 30, 1),  # at least one epoch
+        (10000, None, 30, 30),
+    ],
+)
+def test_init_epochs_are_init_steps_in_the_nearest_whole_epochs(n_train, init_steps, max_epochs, expected):
+    est = IICEstimator(init_steps=init_steps, max_epochs=max_epochs)
+    est._n_train = n_train
+    assert est._init_epochs() == expected
+
+
+def test_n_init_with_init_steps_none_trains_every_init_to_the_end(X):
+    est = _FirstInitWins(**{**TINY, "n_init": 2, "init_steps": None, "max_epochs": 3}).fit(X)
+    assert est.trial_epochs_ == [3, 3] and len(est.history_) == 3
 
 
 def test_auto_max_epochs_counts_steps_not_passes(X):

@@ -43,6 +43,11 @@ class PoisonedSGD(torch.optim.SGD):
         return out
 
 
+def single_init(estimator) -> dict:
+    """``n_init=1`` where the estimator restarts (IIC): a checkpoint resumes one network."""
+    return {"n_init": 1} if "n_init" in estimator.get_params() else {}
+
+
 def interrupt_and_resume(est, X, tmp_path, after: int, monitor=None):
     """Fit a clone of ``est`` with a Checkpoint, stopped as by Ctrl-C after epoch ``after``, then
     make the same call again with ``LoadInitState``. Returns ``(interrupted, resumed)``."""
@@ -109,7 +114,7 @@ def test_keyboard_interrupt_leaves_a_fitted_estimator(estimator, blobs, assert_v
 @estimators
 def test_checkpoint_resume_equals_an_uninterrupted_fit(estimator, blobs, tmp_path):
     X, _ = blobs
-    four_epochs = make(estimator, max_epochs=4)
+    four_epochs = make(estimator, max_epochs=4, **single_init(estimator))
     whole = make(four_epochs).fit(X)
     # every epoch is checkpointed; the run is interrupted after epoch 2, and the same call
     # again with LoadInitState finishes the remaining 2 epochs
@@ -125,11 +130,19 @@ def test_checkpoint_resume_equals_an_uninterrupted_fit(estimator, blobs, tmp_pat
 @ignore_convergence
 def test_checkpoint_resume_continues_the_iic_cosine_schedule(blobs, tmp_path):
     X, _ = blobs
-    iic = make(ESTIMATORS[0], max_epochs=4, lr_schedule="cosine")
+    iic = make(ESTIMATORS[0], max_epochs=4, lr_schedule="cosine", n_init=1)
     whole = make(iic).fit(X)
     _, resumed = interrupt_and_resume(iic, X, tmp_path, after=3)
     np.testing.assert_array_equal(resumed.history_[:, "lr"], whole.history_[:, "lr"])
     np.testing.assert_array_equal(resumed.transform(X), whole.transform(X))
+
+
+def test_a_checkpoint_to_resume_needs_a_single_init(blobs, tmp_path):
+    checkpoint = Checkpoint(dirname=str(tmp_path))
+    iic = make(ESTIMATORS[0], n_init=2, callbacks=[checkpoint, ("resume", LoadInitState(checkpoint))])
+    with pytest.raises(ValueError, match=r"LoadInitState resumes one network, but n_init=2 .* Pass n_init=1"):
+        iic.fit(blobs[0])
+    assert not hasattr(iic, "net_")
 
 
 @ignore_convergence
