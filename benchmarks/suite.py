@@ -175,19 +175,33 @@ MAX_WALL_S = 600.0
 # --------------------------------------------------------------------------
 
 
-def fit_labels(
-    method: str, X: np.ndarray, n_clusters: int, seed: int, overrides: dict
-) -> tuple[np.ndarray, int | None, float | None, float | None]:
-    """Labels, epochs trained, the last epoch's training loss and IIC's sub-head selection loss (label-free;
-    ``None`` where they do not apply)."""
+def fit_labels(method: str, X: np.ndarray, n_clusters: int, seed: int, overrides: dict) -> tuple[np.ndarray, dict]:
+    """Labels, and the fit's label-free record: epochs trained, the last epoch's training loss, IIC's
+    sub-head selection loss and kept init (``None`` where they do not apply)."""
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
         labels = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(X.reshape(len(X), -1))
-        return labels, None, None, None
+        return labels, {"epochs": None, "final_train_loss": None, "selection_loss": None, "kept_init": None}
     params = {key: value for key, value in overrides.items() if key not in SUITE_SWITCHES}
     est = estimator_class(method, overrides)(n_clusters=n_clusters, random_state=seed, **params).fit(X)
-    return est.labels_, len(est.history_), float(est.history_[-1, "train_loss"]), _selection_loss(est)
+    return est.labels_, {
+        "epochs": len(est.history_),
+        "final_train_loss": float(est.history_[-1, "train_loss"]),  # so failed seeds can be studied label-free
+        "selection_loss": _selection_loss(est),
+        "kept_init": _kept_init(est),
+    }
+
+
+def _kept_init(est) -> int | None:
+    """Which of IIC's ``n_init`` networks was kept: 0 for the one seeded as a single fit, 1+ a restart."""
+    if not hasattr(est, "n_init"):
+        return None
+    from deepclust_sklearn._base import _init_seed
+
+    first = est._torch_seed()
+    seeds = [first] + [_init_seed(first, i) for i in range(1, est.n_init)]
+    return seeds.index(est.net_.seed)
 
 
 def _selection_loss(est) -> float | None:
@@ -247,7 +261,7 @@ def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit
     X, y = data
     n_clusters = int(len(np.unique(y)))  # the number of classes; y is otherwise used only to score
     start = time.perf_counter()
-    labels, epochs, final_loss, selection_loss = fit_labels(method, X, n_clusters, seed, overrides)
+    labels, record = fit_labels(method, X, n_clusters, seed, overrides)
     wall = time.perf_counter() - start
     return {
         "dataset": dataset,
@@ -255,9 +269,7 @@ def run_cell(dataset: str, method: str, seed: int, data, overrides: dict, commit
         "seed": seed,
         **{k: float(v) for k, v in clustering_scores(y, labels).items()},
         "wall_s": round(wall, 2),
-        "epochs": epochs,
-        "final_train_loss": final_loss,  # recorded so failed seeds can be studied label-free
-        "selection_loss": selection_loss,
+        **record,
         "n_clusters_found": int(len(np.unique(labels))),
         "overrides": overrides if method != "kmeans" else {},
         "commit": commit,
