@@ -570,18 +570,28 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             net = self._build_net(sample_shape, self._input_mean, self._input_scale, device, seed=seed)
             self._drop_last_if_one_left(net, len(dataset))
             net.max_epochs = trial_epochs
+            if self._n_init() > 1:
+                self._report(f"init {init + 1} of {self._n_init()}: {trial_epochs} of {n_epochs} epochs")
             net.fit(dataset, None)
             loss = self._init_loss(net)
             if best is None or loss < best_loss:
-                best, best_loss = net, loss
+                best, best_loss, best_init = net, loss, init
             if net.history[-1].get("stop") == STOPPED_EARLY:
                 return best
+        if self._n_init() > 1:
+            self._report(f"kept init {best_init + 1} (loss {best_loss:.4f})")
         if trial_epochs < n_epochs:
+            self._report(f"init {best_init + 1} trains on: epochs {trial_epochs + 1}-{n_epochs}")
             del best.history[-1]["stop"]  # the trial's end is not the fit's
             best.max_epochs = n_epochs - trial_epochs  # what is left; the schedules read the history's length
             best.partial_fit(dataset, None)
         best.max_epochs = n_epochs
         return best
+
+    def _report(self, message: str) -> None:
+        """Print a line of progress on a verbose fit, named by the estimator."""
+        if self.verbose:
+            print(f"{type(self).__name__}: {message}", flush=True)
 
     def _n_epochs(self) -> int:
         """Epochs a fit trains (a hook; ``max_epochs`` here). Called once ``_n_train`` is set."""

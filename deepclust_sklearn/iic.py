@@ -250,8 +250,11 @@ class IICEstimator(BaseDeepClusterer):
         keeps its lowest-inertia run. Restarts catch a poor optimum of the
         shared trunk, which no choice of sub-head can: measured in
         ``docs/experiments.md``. Callbacks run in every init;
-        ``net_.callbacks_`` and ``history_`` are the kept init's. An init
-        that ends early (Ctrl-C, a stopping callback) ends the restarts.
+        ``net_.callbacks_`` and ``history_`` are the kept init's; a verbose
+        fit prints each init and which was kept. An init that ends early
+        (Ctrl-C, a stopping callback) ends the restarts. A checkpoint resumes
+        one network: fit with ``n_init=1`` to resume with skorch's
+        ``LoadInitState`` (with more it is refused).
     init_steps : int or None, default=400
         Training steps of each init's trial when ``n_init > 1``, as the
         nearest whole number of epochs (``init_steps / ceil(n_samples /

@@ -348,6 +348,16 @@ def test_n_init_trial_then_the_kept_init_ends_exactly_as_a_single_fit(X):
     assert est.net_.max_epochs == 5
 
 
+def test_n_init_reports_the_inits_and_the_kept_one_on_a_verbose_fit(X, capsys):
+    est = _spy(n_init=2, init_steps=4, max_epochs=3, verbose=1).fit(X)
+    kept = [net for net, _ in est.spied_].index(est.net_) + 1
+    out = capsys.readouterr().out
+    assert "_InitSpy: init 1 of 2: 1 of 3 epochs" in out and "_InitSpy: init 2 of 2: 1 of 3 epochs" in out
+    assert f"_InitSpy: kept init {kept} (loss " in out and f"init {kept} trains on: epochs 2-3" in out
+    tiny(n_init=2, init_steps=4, max_epochs=3).fit(X)
+    assert "init 1 of 2" not in capsys.readouterr().out
+
+
 def test_n_init_trial_keeps_the_lowest_trial_loss(X):
     est = _spy(n_init=3, init_steps=4, max_epochs=4).fit(X)  # 1-epoch trials
     nets, losses = zip(*est.spied_)
