@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 from test_estimators import ESTIMATORS, estimators, make
-from test_training_control import assert_divergence_fails_cleanly
+from test_training_control import assert_divergence_fails_cleanly, single_init
 
 TESTS = Path(__file__).resolve().parent
 
@@ -94,7 +94,7 @@ _RESUME_SCRIPT = textwrap.dedent(
     from skorch.callbacks import Checkpoint, LoadInitState
     sys.path.insert(0, {tests!r})
     from test_estimators import ESTIMATORS, make
-    from test_training_control import InterruptAfter
+    from test_training_control import InterruptAfter, single_init
     from skorch.callbacks import Callback
 
     class CountEpochs(Callback):
@@ -111,7 +111,7 @@ _RESUME_SCRIPT = textwrap.dedent(
     for index, estimator in enumerate(ESTIMATORS):
         checkpoint = Checkpoint(monitor=None, dirname=f"{{dirname}}/{{index}}")
         extra = InterruptAfter(2) if stage == "interrupt" else LoadInitState(checkpoint)
-        est = make(estimator, callbacks=[checkpoint, extra, CountEpochs()]).fit(X)
+        est = make(estimator, callbacks=[checkpoint, extra, CountEpochs()], **single_init(estimator)).fit(X)
         trained = [cb for name, cb in est.net_.callbacks_ if isinstance(cb, CountEpochs)][0].count
         np.save(f"{{dirname}}/epochs_{{stage}}_{{index}}.npy", trained)
         np.save(f"{{dirname}}/labels_{{stage}}_{{index}}.npy", est.labels_)
@@ -131,7 +131,7 @@ def test_resume_in_a_fresh_interpreter_equals_an_uninterrupted_fit(blobs, tmp_pa
     torch.set_num_threads(1)  # as in the subprocesses: float32 training is exact for one thread count
     try:
         for index, estimator in enumerate(ESTIMATORS):
-            whole = make(estimator).fit(blobs[0])
+            whole = make(estimator, **single_init(estimator)).fit(blobs[0])
             # the second interpreter trained only the epochs after the checkpoint (it really resumed)
             assert int(np.load(tmp_path / f"epochs_resume_{index}.npy")) == len(whole.history_) - 2
             np.testing.assert_array_equal(np.load(tmp_path / f"labels_resume_{index}.npy"), whole.labels_)
