@@ -2,9 +2,9 @@
 
 ``examples/quickstart.py`` is the README's first set-up command; running it
 here keeps that command working. It trains the three estimators with their
-defaults on digits (390 s at one torch thread beside another one-thread job;
-IIC's two inits, each the whole 30 epochs on digits, are about half of it),
-the heaviest test in the suite. The other examples train for minutes each or write image files into
+defaults on digits (349 s on 2 CPU cores, uncontended; IIC's two inits,
+each nearly the whole 30 epochs on digits, are about half of it), the
+heaviest test in the suite. The other examples train for minutes each or write image files into
 the checkout, so only the fast ``precomputed_embeddings.py`` joins it, and
 ``image_folder.py`` with ``--quick`` (3 epochs) in a temporary folder.
 """
