@@ -195,13 +195,7 @@ def fit_labels(method: str, X: np.ndarray, n_clusters: int, seed: int, overrides
 
 def _kept_init(est) -> int | None:
     """Which of IIC's ``n_init`` networks was kept: 0 for the one seeded as a single fit, 1+ a restart."""
-    if not hasattr(est, "n_init"):
-        return None
-    from deepclust_sklearn._base import _init_seed
-
-    first = est._torch_seed()
-    seeds = [first] + [_init_seed(first, i) for i in range(1, est.n_init)]
-    return seeds.index(est.net_.seed)
+    return getattr(est, "kept_init_", None)
 
 
 def _selection_loss(est) -> float | None:

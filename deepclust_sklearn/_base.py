@@ -51,6 +51,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ._data import ArrayDataset, channel_stats, keep_batch, net_outputs
+from ._heap import keep_heap
 from ._score import SCORE_SEED, mutual_information, transformed_copies
 from ._validation import as_array, check_float32_range, check_image_shape, validate_numbers
 
@@ -461,7 +462,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         """The method's keyword arguments for ``_net_class`` (a hook, see the class docstring)."""
         raise NotImplementedError
 
-    def _build_net(self, sample_shape, mean, scale, device, seed: int | None = None):
+    def _build_net(self, sample_shape, mean, scale, device, seed: int):
         # skorch initialises (mutates) callbacks: train copies, read results from net_.callbacks_
         callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])] + self._method_callbacks()
         backbone, backbone_kwargs = self._backbone(sample_shape)
@@ -478,7 +479,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             batch_size=self.batch_size,
             callbacks=callbacks,
             train_split=None,
-            seed=self._torch_seed() if seed is None else seed,
+            seed=seed,
             owner=type(self).__name__,
             device=str(device),
             verbose=self.verbose,
@@ -526,15 +527,16 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         self._check_params_vs_input(X2d)
         dataset = ArrayDataset(X2d, sample_shape)
         try:
-            with torch.random.fork_rng(devices=self._rng_devices(device)):
-                seed_torch(self._torch_seed(), device)
+            with keep_heap(), torch.random.fork_rng(devices=self._rng_devices(device)):
+                fit_seed = self._torch_seed()  # drawn once: a RandomState instance advances on every draw
+                seed_torch(fit_seed, device)
                 if continuing:
                     self._drop_last_if_one_left(self.net_, len(X2d))
                     self.net_.max_epochs = self._n_epochs()
                     self.net_.partial_fit(dataset, None, epochs=self.net_.max_epochs)
                 else:
                     self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
-                    self.net_ = self._fit_inits(dataset, sample_shape, device)
+                    self.net_ = self._fit_inits(dataset, sample_shape, device, fit_seed)
                 self._set_labels(self._finish_fit(dataset))
         except Exception:
             # a failed fit (divergence, a callback's error) leaves no half-trained model behind,
@@ -549,7 +551,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         # a last batch of one sample would break BatchNorm in training mode
         net.iterator_train__drop_last = n_samples % net.batch_size == 1
 
-    def _fit_inits(self, dataset: ArrayDataset, sample_shape, device) -> ResumableNet:
+    def _init_seeds(self, fit_seed: int) -> list[int]:
+        """The torch seed of each of the ``_n_init()`` inits: the fit's own, then one derived from ``(fit_seed, i)``."""
+        return [fit_seed] + [_init_seed(fit_seed, init) for init in range(1, self._n_init())]
+
+    def _fit_inits(self, dataset: ArrayDataset, sample_shape, device, fit_seed: int) -> ResumableNet:
         """Train ``_n_init()`` networks from different seeds for a trial, keep the lowest ``_init_loss``, finish it.
 
         Each init trains the first ``_init_epochs()`` epochs of the full
@@ -563,9 +569,8 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
         n_epochs = self._n_epochs()
         trial_epochs = min(self._init_epochs(), n_epochs) if self._n_init() > 1 else n_epochs
         best, best_loss = None, math.inf
-        for init in range(self._n_init()):
-            seed = None if init == 0 else _init_seed(self._torch_seed(), init)
-            if seed is not None:
+        for init, seed in enumerate(self._init_seeds(fit_seed)):
+            if init > 0:
                 seed_torch(seed, device)
             net = self._build_net(sample_shape, self._input_mean, self._input_scale, device, seed=seed)
             self._drop_last_if_one_left(net, len(dataset))
@@ -576,6 +581,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             loss = self._init_loss(net)
             if best is None or loss < best_loss:
                 best, best_loss, best_init = net, loss, init
+                self._kept_init = init  # IIC reports it as kept_init_
             if net.history[-1].get("stop") == STOPPED_EARLY:
                 return best
         if self._n_init() > 1:

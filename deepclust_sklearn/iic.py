@@ -323,6 +323,10 @@ class IICEstimator(BaseDeepClusterer):
         with ``"auto"`` resolved); ``None``: no such head.
     best_subhead_ : int
         Index of the predicting sub-head (lowest loss, label-free).
+    kept_init_ : int
+        Which of the ``n_init`` networks was kept (lowest trial loss,
+        label-free): 0 is the one seeded as a single fit would be, ``i > 0``
+        the restart seeded from ``(seed, i)``.
     net_ : skorch.NeuralNet
         The trained skorch net.
     history_ : skorch.History
@@ -518,6 +522,7 @@ class IICEstimator(BaseDeepClusterer):
     def _finish_fit(self, dataset) -> np.ndarray:
         """Select the sub-head with the lowest loss in the last epoch that trained it."""
         self.overcluster_ = self.net_.module__heads.get("overcluster")  # the head built on the first fit
+        self.kept_init_ = getattr(self, "_kept_init", 0)  # a warm start continues the kept network: same index
         losses = _last_subhead_losses(self.net_.history)
         self.best_subhead_ = int(np.argmin(losses)) if losses else 0
         self.net_.selected_subhead_ = self.best_subhead_

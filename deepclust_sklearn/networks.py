@@ -74,7 +74,11 @@ class ConvBackbone(nn.Module):
     """VGG-style trunk for small images.
 
     Each block is ``Conv3x3 -> BatchNorm -> ReLU -> MaxPool2`` (the pool is
-    skipped once the feature map is smaller than 2 pixels); the last map is
+    skipped once the feature map is smaller than 2 pixels), computed as
+    ``Conv3x3 -> BatchNorm -> MaxPool2 -> ReLU``: ReLU is monotone, so it
+    commutes with the max and gives the same values and gradients on a
+    quarter of the pixels (the full-size ReLU's backward pass took 13% of a
+    16x16 trunk's training step). The last map is
     flattened, keeping the coarse spatial layout that tells digits apart.
     Convolutions run in ``channels_last`` memory format, which is markedly
     faster on CPUs (measured 1.5-1.8x here).
@@ -105,11 +109,12 @@ class ConvBackbone(nn.Module):
             layers.append(nn.AvgPool2d(input_pool))
             h, w = h // input_pool, w // input_pool
         for width in channels:
-            layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width)]
             c = width
             if min(h, w) >= 2:
                 layers.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
+            layers.append(nn.ReLU(inplace=True))
         self.layers = nn.Sequential(*layers).to(memory_format=torch.channels_last)
         self.out_features = c * h * w
 

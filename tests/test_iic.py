@@ -289,7 +289,7 @@ def test_n_init_keeps_the_init_whose_predicting_subhead_has_the_lowest_loss(X):
     assert len(nets) == 3 and len(set(losses)) == 3  # three trainings from three seeds
     assert len({net.seed for net in nets}) == 3
     kept = int(np.argmin(losses))
-    assert est.net_ is nets[kept]
+    assert est.net_ is nets[kept] and est.kept_init_ == kept
     # the criterion is the one that picks the sub-head: the lowest loss of the last cluster-head epoch
     last_cluster_losses = [row["subhead_losses"] for row in est.history_ if "subhead_losses" in row][-1]
     assert losses[kept] == min(last_cluster_losses)
@@ -304,6 +304,16 @@ def test_n_init_first_init_trains_exactly_as_a_single_fit(X):
     assert first_net.history[:, "train_loss"] == single.history_[:, "train_loss"]
     for a, b in zip(first_net.module_.parameters(), single.net_.module_.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_n_init_random_state_instance_draws_the_fit_seed_once(X):
+    """A RandomState instance seeds the fit as the int whose generator gives its first draw: the first init,
+    and each restart's seed derived from it, use that one draw."""
+    from_int = _spy(n_init=3, max_epochs=2).fit(X)
+    from_instance = _spy(n_init=3, max_epochs=2, random_state=np.random.RandomState(TINY["random_state"])).fit(X)
+    assert [net.seed for net, _ in from_instance.spied_] == [net.seed for net, _ in from_int.spied_]
+    assert from_instance.kept_init_ == from_int.kept_init_
+    np.testing.assert_array_equal(from_instance.labels_, from_int.labels_)
 
 
 def test_n_init_stops_restarting_after_an_init_that_ends_early(X):
@@ -321,8 +331,10 @@ def test_n_init_stops_restarting_after_an_init_that_ends_early(X):
 def test_n_init_warm_start_continues_the_kept_net(X):
     est = _spy(n_init=2, max_epochs=2, warm_start=True).fit(X)
     kept = est.net_
+    kept_init = est.kept_init_
     est.fit(X)  # continues: no new inits
     assert est.net_ is kept and len(est.spied_) == 2 and len(est.history_) == 4
+    assert est.kept_init_ == kept_init
 
 
 class _FirstInitWins(IICEstimator):

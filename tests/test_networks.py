@@ -299,3 +299,24 @@ def test_dac_head_affine_switch_adds_a_trained_scale_and_shift(affine):
     # the batch norms' parameters are 2 * 4 per block with affine, none without
     linear_params = 7 * 4 + 4 + 2 * (4 * 4 + 4)
     assert sum(p.numel() for p in head.parameters()) == linear_params + (3 * 2 * 4 if affine else 0)
+
+
+def test_conv_backbone_relu_after_pool_equals_relu_before_pool():
+    """The trunk pools before its ReLU; values and gradients equal the textbook order's."""
+    torch.manual_seed(0)
+    trunk = ConvBackbone((1, 16, 16), channels=(4, 8))
+    textbook = []
+    for layer in trunk.layers:  # move each ReLU back in front of the pool before it
+        if isinstance(layer, nn.ReLU) and textbook and isinstance(textbook[-1], nn.MaxPool2d):
+            textbook.insert(len(textbook) - 1, nn.ReLU())
+        else:
+            textbook.append(layer)
+    textbook = nn.Sequential(*textbook)
+    assert [type(m) for m in textbook] != [type(m) for m in trunk.layers]
+    x = torch.randn(6, 1, 16, 16, requires_grad=True)
+    ours = trunk(x)
+    grad_ours = torch.autograd.grad(ours.pow(2).sum(), x)[0]
+    theirs = textbook(x.contiguous(memory_format=torch.channels_last)).reshape(len(x), -1)
+    grad_theirs = torch.autograd.grad(theirs.pow(2).sum(), x)[0]
+    assert torch.equal(ours, theirs)
+    assert torch.allclose(grad_ours, grad_theirs, rtol=0, atol=1e-6)
