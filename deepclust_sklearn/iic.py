@@ -20,6 +20,7 @@ __all__ = ["IICEstimator"]
 _HEADS = ("cluster", "overcluster")
 _MIN_STEPS = 1000  # cosine decay of the rate from this many steps; max_epochs="auto" trains at least this many
 _AUTO_EPOCHS = (30, 100)  # max_epochs="auto": 30 epochs, more when they make fewer than _MIN_STEPS, at most 100
+_AUTO_BATCH = (16, 128)  # batch_size="auto": at most the default 128, fewer for 1,000 steps, at least 16
 _OVERCLUSTER_FACTOR = 5  # overcluster="auto": 5 * n_clusters outputs ...
 _MIN_SAMPLES_PER_OVERCLUSTER = 100  # ... when the data hold 100 samples per over-cluster
 
@@ -398,6 +399,7 @@ class IICEstimator(BaseDeepClusterer):
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "init_steps": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     _net_class = _IICNet
@@ -485,7 +487,15 @@ class IICEstimator(BaseDeepClusterer):
         return min(most, max(fewest, -(-_MIN_STEPS // self._steps_per_epoch())))
 
     def _steps_per_epoch(self) -> int:
-        return -(-self._n_train // self.batch_size)
+        return -(-self._n_train // self._batch_size())
+
+    def _batch_size(self) -> int:
+        """``batch_size``, with ``"auto"`` resolved: 128, or fewer so that the fit makes 1,000 steps, at least 16."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        epochs = self.max_epochs if self.max_epochs != "auto" else _AUTO_EPOCHS[0]
+        # rounded down, so that ceil(n / batch) * epochs >= 1,000
+        return min(_AUTO_BATCH[1], max(_AUTO_BATCH[0], epochs * self._n_train // _MIN_STEPS))
 
     def _init_loss(self, net) -> float:
         """The loss that picks the predicting sub-head (the lowest of the last epoch that trained the
