@@ -282,8 +282,12 @@ class IICEstimator(BaseDeepClusterer):
         yet the default: it makes the digits demo and the test suite 2-4x
         slower. The cap of 100 (sets under 1,280 samples) bounds per-epoch
         overhead on tiny data and is not tuned.
-    batch_size : int, default=128
+    batch_size : int or "auto", default=128
         Distinct images per step; each step sees ``batch_size * (1 + repeats)`` inputs.
+        ``"auto"``: 128, or fewer, ``floor(max_epochs * n_samples / 1000)``
+        and at least 16, so that a small set makes 1,000 steps in the same
+        epochs and about the same time (``max_epochs="auto"`` counts as 30
+        here): digits (1,797 images) 53, MNIST-test 128.
     inference_batch_size : int or None, default=None
         Rows per batch for ``predict``, ``transform`` and the labelling pass
         at the end of ``fit``; ``None`` uses ``batch_size``. Larger batches

@@ -148,7 +148,8 @@ def test_head_schedule_not_a_sequence(X):
         (
             "batch_size",
             0,
-            r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+            r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\) or a str among "
+            r"\{'auto'\}\. Got 0 instead\.",
         ),
         ("augment", "yes", r"The 'augment' parameter of IICEstimator must be a str among"),
         (
@@ -392,6 +393,35 @@ def test_init_epochs_are_init_steps_in_the_nearest_whole_epochs(n_train, init_st
     est = IICEstimator(init_steps=init_steps, max_epochs=max_epochs)
     est._n_train = n_train
     assert est._init_epochs() == expected
+
+
+@pytest.mark.parametrize(
+    ("n_train", "max_epochs", "expected"),
+    [
+        (10000, 30, 128),  # 300 would do: capped at the default 128
+        (1797, 30, 53),  # digits: 34 steps per epoch, 1,020 in 30 epochs
+        (1440, 30, 43),  # 34 steps per epoch (44 would make 33, 990 steps)
+        (3269, 30, 98),
+        (1797, 10, 17),  # fewer epochs, smaller batches
+        (1797, "auto", 53),  # "auto" epochs count as 30
+        (300, 30, 16),  # at least 16
+    ],
+)
+def test_auto_batch_size_makes_1000_steps_in_the_epochs(n_train, max_epochs, expected):
+    est = IICEstimator(batch_size="auto", max_epochs=max_epochs)
+    est._n_train = n_train
+    assert est._batch_size() == expected
+    if expected < 128 and n_train >= 16 * 1000 // 30:
+        assert est._steps_per_epoch() * est._n_epochs() >= 1000
+    fixed = IICEstimator(batch_size=64)
+    fixed._n_train = n_train
+    assert fixed._batch_size() == 64
+
+
+def test_auto_batch_size_trains_with_the_resolved_batch(X):
+    est = tiny(batch_size="auto", max_epochs=2).fit(X)  # 60 samples: at least 16
+    assert est.net_.batch_size == 16 and est.batch_size == "auto"
+    assert len(est.history_[-1, "batches"]) == 4
 
 
 def test_n_init_with_init_steps_none_trains_every_init_to_the_end(X):
