@@ -260,34 +260,33 @@ class IICEstimator(BaseDeepClusterer):
         Training steps of each init's trial when ``n_init > 1``, as the
         nearest whole number of epochs (``init_steps / ceil(n_samples /
         batch_size)`` rounded, at least 1, at most the whole fit: MNIST-test
-        at batch 128 trials 5 of 30 epochs, digits 27); ``None``: every
+        trials 5 of 30 epochs, digits 12 (27 at batch 128)); ``None``: every
         init trains to the end.
         A trial trains the first epochs of the full schedule (learning rate,
         head order), so it costs ``(n_init - 1)`` trials on top of one fit.
         On MNIST-test a trunk that ends in a poor optimum already has a
-        clearly higher loss after ~400 steps (5 epochs); on small sets the
-        loss is still on its plateau at ~150 steps, and the trial becomes
-        (nearly) the whole fit (``docs/experiments.md``).
+        clearly higher loss after ~400 steps (5 epochs)
+        (``docs/experiments.md``).
     max_epochs : int or "auto", default=30
         Passes over the data (per init). ``"auto"``: 30, or as many as make
         1,000 steps of ``batch_size`` when 30 make fewer
-        (``ceil(1000 / ceil(n_samples / batch_size))``), at most 100, so
-        that a small set trains as many steps as a large one; from 1,000
-        steps the rate also decays (``lr_schedule="auto"``). Digits (1,797
-        images) then trains 67 epochs, MNIST-test 30. **On small image sets
-        use "auto"**: measured on digits (seeds 0-9, ACC 0.928 -> 0.954,
-        lowest seed 0.863 -> 0.938) and a 20-class set of 1,440 images
-        (0.727 -> 0.764), within a point on an imbalanced subset (NMI),
-        0.016 lower on digits-PCA-50 vectors (``docs/experiments.md``). Not
-        yet the default: it makes the digits demo and the test suite 2-4x
-        slower. The cap of 100 (sets under 1,280 samples) bounds per-epoch
-        overhead on tiny data and is not tuned.
-    batch_size : int or "auto", default=128
+        (``ceil(1000 / ceil(n_samples / batch_size))``), at most 100. With
+        the default ``batch_size="auto"`` 30 epochs already make 1,000
+        steps on sets of 534 samples or more, so this matters for an int
+        ``batch_size`` or tiny data; it then trains more passes, e.g. digits
+        67 epochs at batch 128 (measured: ``docs/experiments.md``). The cap
+        of 100 bounds per-epoch overhead on tiny data and is not tuned.
+    batch_size : int or "auto", default="auto"
         Distinct images per step; each step sees ``batch_size * (1 + repeats)`` inputs.
-        ``"auto"``: 128, or fewer, ``floor(max_epochs * n_samples / 1000)``
-        and at least 16, so that a small set makes 1,000 steps in the same
-        epochs and about the same time (``max_epochs="auto"`` counts as 30
-        here): digits (1,797 images) 53, MNIST-test 128.
+        ``"auto"``: 128, or fewer on small sets so that the fit makes 1,000
+        steps, the length from which the rate decays
+        (``floor(max_epochs * n_samples / 1000)``, at least 16;
+        ``max_epochs="auto"`` counts as 30 here): sets of 4,267 samples or
+        more 128, the imbalanced subset (3,269) 98, digits (1,797) 53, 1,440
+        images 43. Same passes over the data, so about the same time per
+        epoch, and a shorter restart trial. Measured against batch 128 on
+        digits, a 20-class set of 1,440 images, an imbalanced MNIST subset and
+        digits-PCA-50 (``docs/experiments.md``).
     inference_batch_size : int or None, default=None
         Rows per batch for ``predict``, ``transform`` and the labelling pass
         at the end of ``fit``; ``None`` uses ``batch_size``. Larger batches
@@ -429,7 +428,7 @@ class IICEstimator(BaseDeepClusterer):
         n_init: int = 2,
         init_steps: int | None = 400,
         max_epochs: int | str = 30,
-        batch_size: int = 128,
+        batch_size: int | str = "auto",
         inference_batch_size: int | None = None,
         callbacks: list | None = None,
         device: str = "cpu",
