@@ -476,7 +476,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             optimizer=self.optimizer,
             lr=self.lr,
             max_epochs=self._n_epochs(),
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(),
             callbacks=callbacks,
             train_split=None,
             seed=seed,
@@ -602,6 +602,10 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
     def _n_epochs(self) -> int:
         """Epochs a fit trains (a hook; ``max_epochs`` here). Called once ``_n_train`` is set."""
         return self.max_epochs
+
+    def _batch_size(self) -> int:
+        """Samples per training step (a hook; ``batch_size`` here). Called once ``_n_train`` is set."""
+        return self.batch_size
 
     def _n_init(self) -> int:
         """Networks ``fit`` trains from different seeds, keeping the best by ``_init_loss`` (a hook; 1 here)."""

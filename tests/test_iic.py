@@ -148,7 +148,8 @@ def test_head_schedule_not_a_sequence(X):
         (
             "batch_size",
             0,
-            r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\)\. Got 0 instead\.",
+            r"The 'batch_size' parameter of IICEstimator must be an int in the range \[1, inf\) or a str among "
+            r"\{'auto'\}\. Got 0 instead\.",
         ),
         ("augment", "yes", r"The 'augment' parameter of IICEstimator must be a str among"),
         (
@@ -378,20 +379,50 @@ def test_n_init_trial_keeps_the_lowest_trial_loss(X):
 
 
 @pytest.mark.parametrize(
-    ("n_train", "init_steps", "max_epochs", "expected"),
+    ("n_train", "init_steps", "max_epochs", "batch_size", "expected"),
     [
-        (10000, 400, 30, 5),  # MNIST-test at batch 128: 79 steps per epoch, 5.06 epochs
-        (10000, 300, 30, 4),  # 3.8 epochs
-        (1797, 400, 30, 27),  # digits: 15 steps per epoch, 26.7 epochs
-        (1440, 400, 30, 30),  # 12 steps per epoch: a trial longer than the fit is the whole fit
-        (10000, 10, 30, 1),  # at least one epoch
-        (10000, None, 30, 30),
+        (10000, 400, 30, "auto", 5),  # MNIST-test at batch 128: 79 steps per epoch, 5.06 epochs
+        (10000, 300, 30, "auto", 4),  # 3.8 epochs
+        (1797, 400, 30, "auto", 12),  # digits at batch 53: 34 steps per epoch, 11.8 epochs
+        (1797, 400, 30, 128, 27),  # digits at batch 128: 15 steps per epoch, 26.7 epochs
+        (1440, 400, 30, 128, 30),  # 12 steps per epoch: a trial longer than the fit is the whole fit
+        (10000, 10, 30, "auto", 1),  # at least one epoch
+        (10000, None, 30, "auto", 30),
     ],
 )
-def test_init_epochs_are_init_steps_in_the_nearest_whole_epochs(n_train, init_steps, max_epochs, expected):
-    est = IICEstimator(init_steps=init_steps, max_epochs=max_epochs)
+def test_init_epochs_are_init_steps_in_the_nearest_whole_epochs(n_train, init_steps, max_epochs, batch_size, expected):
+    est = IICEstimator(init_steps=init_steps, max_epochs=max_epochs, batch_size=batch_size)
     est._n_train = n_train
     assert est._init_epochs() == expected
+
+
+@pytest.mark.parametrize(
+    ("n_train", "max_epochs", "expected"),
+    [
+        (10000, 30, 128),  # 300 would do: capped at the default 128
+        (1797, 30, 53),  # digits: 34 steps per epoch, 1,020 in 30 epochs
+        (1440, 30, 43),  # 34 steps per epoch (44 would make 33, 990 steps)
+        (3269, 30, 98),
+        (1797, 10, 17),  # fewer epochs, smaller batches
+        (1797, "auto", 53),  # "auto" epochs count as 30
+        (300, 30, 16),  # at least 16
+    ],
+)
+def test_auto_batch_size_makes_1000_steps_in_the_epochs(n_train, max_epochs, expected):
+    est = IICEstimator(batch_size="auto", max_epochs=max_epochs)
+    est._n_train = n_train
+    assert est._batch_size() == expected
+    if expected < 128 and n_train >= 16 * 1000 // 30:
+        assert est._steps_per_epoch() * est._n_epochs() >= 1000
+    fixed = IICEstimator(batch_size=64)
+    fixed._n_train = n_train
+    assert fixed._batch_size() == 64
+
+
+def test_auto_batch_size_trains_with_the_resolved_batch(X):
+    est = tiny(batch_size="auto", max_epochs=2).fit(X)  # 60 samples: at least 16
+    assert est.net_.batch_size == 16 and est.batch_size == "auto"
+    assert len(est.history_[-1, "batches"]) == 4
 
 
 def test_n_init_with_init_steps_none_trains_every_init_to_the_end(X):
@@ -413,9 +444,23 @@ def test_auto_max_epochs_counts_steps_not_passes(X):
     assert IICEstimator().max_epochs == 30
 
 
-@pytest.mark.parametrize("n_samples, expected", [(1797, 67), (1440, 84), (3269, 39), (10000, 30), (500, 100)])
-def test_auto_max_epochs_of_the_documented_set_sizes(n_samples, expected):
+@pytest.mark.parametrize(
+    "n_samples, batch_size, expected",
+    [
+        (1797, 128, 67),
+        (1440, 128, 84),
+        (3269, 128, 39),
+        (10000, 128, 30),
+        (500, 128, 100),
+        # batch_size="auto" already makes 1,000 steps in 30 epochs, except on tiny sets (500: batch 16, 32 steps)
+        (1797, "auto", 30),
+        (1440, "auto", 30),
+        (10000, "auto", 30),
+        (500, "auto", 32),
+    ],
+)
+def test_auto_max_epochs_of_the_documented_set_sizes(n_samples, batch_size, expected):
     # the rule alone (no training): digits, the 20-class set, the imbalanced subset, MNIST-test, a tiny set
-    est = IICEstimator(max_epochs="auto")
+    est = IICEstimator(max_epochs="auto", batch_size=batch_size)
     est._n_train = n_samples
     assert est._n_epochs() == expected
