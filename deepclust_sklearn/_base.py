@@ -264,6 +264,8 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
       :func:`~deepclust_sklearn.augment.default_augmenter`.
     - ``_n_epochs() -> int``: epochs a fit trains (default: ``max_epochs``;
       IIC resolves ``"auto"`` from the training set's size).
+    - ``_batch_size() -> int``: samples per training step (default:
+      ``batch_size``; IIC resolves ``"auto"`` from the training set's size).
     - ``_n_init() -> int`` and ``_init_loss(net) -> float``: how many
       networks a new fit trains from different seeds, and the label-free
       loss that keeps one of them (default: 1, and the last epoch's

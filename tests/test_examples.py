@@ -2,7 +2,8 @@
 
 ``examples/quickstart.py`` is the README's first set-up command; running it
 here keeps that command working. It trains the three estimators with their
-defaults on digits (349 s on 2 CPU cores, uncontended; IIC's two inits,
+defaults on digits (349 s on 2 CPU cores, uncontended, on the host of
+2026-11-30; 174 s on the twice-as-fast host of 2026-12-04; IIC's two inits,
 each nearly the whole 30 epochs on digits, are about half of it), the
 heaviest test in the suite. The other examples train for minutes each or write image files into
 the checkout, so only the fast ``precomputed_embeddings.py`` joins it, and
