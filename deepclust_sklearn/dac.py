@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import torch
@@ -13,6 +14,8 @@ from .losses import DACLoss
 from .networks import ClusteringNet, DACHead
 
 __all__ = ["DACEstimator"]
+
+_AUTO_MAX_EPOCHS = 100  # max_epochs="auto" on sets of threshold_samples or more: about twice the 46-epoch schedule
 
 
 class _DACSchedule:
@@ -201,7 +204,18 @@ class DACEstimator(BaseDeepClusterer):
         :math:`r` in :math:`l(\lambda) = l_0 + r\lambda`.
     threshold_step : float, default=0.0099
         Growth of λ per epoch (the paper's :math:`1.1 \times 0.009`): ``u``
-        falls by it and ``l`` rises by ``lower_rate`` times it.
+        falls by it and ``l`` rises by ``lower_rate`` times it; see
+        ``threshold_samples`` for small sets.
+    threshold_samples : int or None, default=None
+        When set, λ grows by ``threshold_step`` per this many training
+        samples rather than per epoch on sets smaller than it: by
+        ``threshold_step * n_samples / threshold_samples`` per epoch, so
+        that each threshold trains on as many samples as a set of
+        ``threshold_samples`` images gives it (MNIST-test's 10,000 at
+        ``threshold_samples=10000``). Sets of that size or larger keep one
+        step per epoch. ``None``: one step per epoch whatever the size (the
+        paper's schedule). The schedule's epochs grow by the same factor;
+        ``max_epochs="auto"`` grows with it.
     targets : {"clean", "same"}, default="clean"
         Which outputs select the pairs. ``"clean"``: the un-augmented
         samples' label features, computed without gradient in a batch of
@@ -249,8 +263,12 @@ class DACEstimator(BaseDeepClusterer):
         network's parameters with ``lr``.
     lr : float, default=1e-3
         Learning rate.
-    max_epochs : int, default=100
-        Upper bound on epochs; the schedule usually ends first.
+    max_epochs : int or "auto", default=100
+        Upper bound on epochs; the schedule usually ends first. ``"auto"``:
+        100, divided by ``threshold_samples``' factor
+        ``min(1, n_samples / threshold_samples)`` and rounded up, so the
+        bound stays about twice the schedule's length (100 without
+        ``threshold_samples``).
     batch_size : int, default=64
         Samples per step; the loss sees ``batch_size * (batch_size - 1)``
         pairs. Smaller than the paper's 128: with λ advancing once per epoch,
@@ -312,6 +330,8 @@ class DACEstimator(BaseDeepClusterer):
         "lower": [Interval(Real, 0, 1, closed="left")],
         "lower_rate": [Interval(Real, 0, None, closed="left")],
         "threshold_step": [Interval(Real, 0, None, closed="neither")],
+        "threshold_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "targets": [StrOptions({"same", "clean"})],
         "consistency": [Interval(Real, 0, None, closed="left")],
         "balance": ["boolean"],
@@ -331,6 +351,7 @@ class DACEstimator(BaseDeepClusterer):
         lower: float = 0.455,
         lower_rate: float = 0.1,
         threshold_step: float = 0.0099,
+        threshold_samples: int | None = None,
         targets: str = "clean",
         consistency: float = 0.0,
         balance: bool = False,
@@ -343,7 +364,7 @@ class DACEstimator(BaseDeepClusterer):
         sobel: bool = False,
         optimizer: type = torch.optim.Adam,
         lr: float = 1e-3,
-        max_epochs: int = 100,
+        max_epochs: int | str = 100,
         batch_size: int = 64,
         inference_batch_size: int | None = None,
         callbacks: list | None = None,
@@ -379,6 +400,22 @@ class DACEstimator(BaseDeepClusterer):
                 "before the first epoch."
             )
 
+    def _threshold_factor(self) -> float:
+        """Epochs' share of a threshold step: ``min(1, n_samples / threshold_samples)``, 1 without it."""
+        if self.threshold_samples is None:
+            return 1.0
+        return min(1.0, self._n_train / self.threshold_samples)
+
+    def _threshold_step(self) -> float:
+        """λ's growth per epoch: ``threshold_step``, times ``_threshold_factor()``."""
+        return self.threshold_step * self._threshold_factor()
+
+    def _n_epochs(self) -> int:
+        """``max_epochs``, with ``"auto"`` resolved: ``ceil(100 / _threshold_factor())``."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        return math.ceil(_AUTO_MAX_EPOCHS / self._threshold_factor() - 1e-9)
+
     def _net_kwargs(self, sample_shape) -> dict:
         return dict(
             module=ClusteringNet,
@@ -389,7 +426,7 @@ class DACEstimator(BaseDeepClusterer):
             module__sobel=self.sobel,
             criterion=DACLoss,
             criterion__balance=self.balance,
-            schedule=dict(upper=self.upper, lower=self.lower, lower_rate=self.lower_rate, step=self.threshold_step),
+            schedule=dict(upper=self.upper, lower=self.lower, lower_rate=self.lower_rate, step=self._threshold_step()),
             targets=self.targets,
             consistency=self.consistency,
             views=self.views,

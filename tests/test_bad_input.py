@@ -546,6 +546,7 @@ BAD_PARAMS = {
         "lower": real_param(0, 1),
         "lower_rate": real_param(0),
         "threshold_step": real_param(0, low_open=True),
+        "threshold_samples": int_param(1, none_ok=True),
         "targets": st.sampled_from(["bogus", None, 1, "SAME"]),
         "consistency": real_param(0),
         "balance": _NOT_BOOL,

@@ -158,6 +158,8 @@ def test_upper_must_exceed_lower(X):
         ("threshold_step", 0.0, "The 'threshold_step' parameter"),
         ("upper", 1.5, "The 'upper' parameter"),
         ("head_layers", 0, "The 'head_layers' parameter"),
+        ("threshold_samples", 0, "The 'threshold_samples' parameter"),
+        ("max_epochs", "long", "The 'max_epochs' parameter"),
     ],
 )
 def test_parameter_validation(X, name, value, msg):
@@ -181,6 +183,37 @@ def test_learns_separated_blobs():
     # the default path; two views on 200 points 0.81 at seed 1 natively.
     assert est.history_[-1, "stop"] == "schedule ended (u <= l)"
     assert adjusted_rand_score(y, est.labels_) > 0.9
+
+
+def test_threshold_samples_scales_the_step_on_small_sets(X):
+    # 60 samples against threshold_samples=300: a fifth of threshold_step per epoch
+    est = tiny(threshold_step=0.2, threshold_samples=300, max_epochs=4).fit(X)
+    np.testing.assert_allclose(est.history_[:, "threshold_shift"], [0.0, 0.04, 0.08, 0.12])
+    # u <= l once the shift reaches 0.45: after 3 epochs at 0.2 (see above), after 12 at 0.04
+    ended = tiny(threshold_step=0.2, threshold_samples=300, max_epochs=40).fit(X)
+    assert len(ended.history_) == 12 and ended.history_[-1, "stop"] == "schedule ended (u <= l)"
+
+
+def test_threshold_samples_leaves_larger_sets_as_they_were(X):
+    # 60 samples, threshold_samples=60 or fewer: one step per epoch, the same fit bit for bit
+    plain = tiny(max_epochs=3).fit(X)
+    for threshold_samples in (60, 7):
+        capped = tiny(max_epochs=3, threshold_samples=threshold_samples).fit(X)
+        assert capped.history_[:, "train_loss"] == plain.history_[:, "train_loss"]
+        np.testing.assert_array_equal(capped.labels_, plain.labels_)
+
+
+@pytest.mark.parametrize(
+    "threshold_samples, expected", [(None, 100), (30, 100), (60, 100), (300, 500), (10_000, 16_667)]
+)
+def test_auto_max_epochs_grows_with_the_schedule(X, threshold_samples, expected):
+    est = tiny(max_epochs="auto", threshold_samples=threshold_samples)
+    est._n_train = len(X)  # what fit sets before it asks for the epochs
+    assert est._n_epochs() == expected
+    # and a fit trains to the schedule's end under it (threshold_step=0.2 x 60/300: 12 epochs)
+    if threshold_samples == 300:
+        fitted = tiny(max_epochs="auto", threshold_samples=300, threshold_step=0.2).fit(X)
+        assert fitted.net_.max_epochs == 500 and len(fitted.history_) == 12
 
 
 def test_warm_start_with_new_max_epochs_marks_the_last_row(X):
