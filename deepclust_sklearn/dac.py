@@ -16,6 +16,7 @@ from .networks import ClusteringNet, DACHead
 __all__ = ["DACEstimator"]
 
 _AUTO_MAX_EPOCHS = 100  # max_epochs="auto" on sets of threshold_samples or more: about twice the 46-epoch schedule
+_MAX_STRETCH = 10  # threshold_samples stretches the schedule at most this much; smaller sets keep one step per epoch
 
 
 class _DACSchedule:
@@ -178,8 +179,11 @@ class DACEstimator(BaseDeepClusterer):
     :math:`l(\lambda) = l_0 + r\lambda` rises and ever more pairs are
     selected; training ends when ``u(λ) <= l(λ)`` (46 epochs with the
     paper's constants) or at ``max_epochs``, whichever comes first — the
-    last history row's ``stop`` says which. The cluster of a sample is the
-    argmax of its label feature.
+    last history row's ``stop`` says which. On sets of 1,000 to 10,000
+    samples λ grows by ``threshold_step`` per 10,000 samples instead
+    (``threshold_samples``), so each threshold gets the training that
+    MNIST-test's epoch gives it (digits: 253 epochs). The cluster of a
+    sample is the argmax of its label feature.
 
     The defaults follow the authors' released code where it differs from
     the paper's text: the pairs are chosen from the un-augmented images'
@@ -206,16 +210,23 @@ class DACEstimator(BaseDeepClusterer):
         Growth of λ per epoch (the paper's :math:`1.1 \times 0.009`): ``u``
         falls by it and ``l`` rises by ``lower_rate`` times it; see
         ``threshold_samples`` for small sets.
-    threshold_samples : int or None, default=None
-        When set, λ grows by ``threshold_step`` per this many training
-        samples rather than per epoch on sets smaller than it: by
-        ``threshold_step * n_samples / threshold_samples`` per epoch, so
-        that each threshold trains on as many samples as a set of
-        ``threshold_samples`` images gives it (MNIST-test's 10,000 at
-        ``threshold_samples=10000``). Sets of that size or larger keep one
-        step per epoch. ``None``: one step per epoch whatever the size (the
-        paper's schedule). The schedule's epochs grow by the same factor;
-        ``max_epochs="auto"`` grows with it.
+    threshold_samples : int or None, default=10000
+        λ grows by ``threshold_step`` per this many training samples rather
+        than per epoch on smaller sets: by ``threshold_step * n_samples /
+        threshold_samples`` per epoch, so that each threshold trains on as
+        many samples as MNIST-test's 10,000 images gave it, where the
+        paper's schedule was measured. Sets of ``threshold_samples`` or
+        more keep one step per epoch (MNIST-sized sets train exactly as
+        without it). The stretch is at most 10x: sets under a tenth of
+        ``threshold_samples`` (1,000 images) also keep one step per epoch,
+        since hundreds of epochs on a few hundred samples are unmeasured
+        and would make tiny fits slow. ``None``: one step per epoch
+        whatever the size (the paper's schedule). Measured on the four dev
+        sets it changes (1,440-3,269 samples, seeds 0-4, same host): DAC's
+        ACC 0.901 -> 0.957 on digits, 0.660 -> 0.683+ on a 1,440-image
+        20-class set, 0.742 -> 0.759 on digits-PCA-50 vectors, NMI 0.760 ->
+        0.780 on an imbalanced MNIST subset, at 5-7x the time
+        (``docs/experiments.md``).
     targets : {"clean", "same"}, default="clean"
         Which outputs select the pairs. ``"clean"``: the un-augmented
         samples' label features, computed without gradient in a batch of
@@ -263,12 +274,12 @@ class DACEstimator(BaseDeepClusterer):
         network's parameters with ``lr``.
     lr : float, default=1e-3
         Learning rate.
-    max_epochs : int or "auto", default=100
-        Upper bound on epochs; the schedule usually ends first. ``"auto"``:
-        100, divided by ``threshold_samples``' factor
-        ``min(1, n_samples / threshold_samples)`` and rounded up, so the
-        bound stays about twice the schedule's length (100 without
-        ``threshold_samples``).
+    max_epochs : int or "auto", default="auto"
+        Upper bound on epochs; the schedule ends first. ``"auto"``: 100,
+        divided by ``threshold_samples``' factor (``n_samples /
+        threshold_samples`` where the schedule is stretched, else 1) and
+        rounded up, so the bound stays about twice the schedule's length:
+        100 on MNIST-sized and tiny sets, 557 on digits' 1,797 images.
     batch_size : int, default=64
         Samples per step; the loss sees ``batch_size * (batch_size - 1)``
         pairs. Smaller than the paper's 128: with λ advancing once per epoch,
@@ -316,7 +327,7 @@ class DACEstimator(BaseDeepClusterer):
     True
 
     Five epochs end before the threshold schedule does (46 epochs), and the
-    history says so; λ grew by ``threshold_step`` per epoch:
+    history says so; on 60 samples λ grew by ``threshold_step`` per epoch:
 
     >>> len(est.history_), est.history_[-1, "stop"]
     (5, 'max_epochs reached')
@@ -351,7 +362,7 @@ class DACEstimator(BaseDeepClusterer):
         lower: float = 0.455,
         lower_rate: float = 0.1,
         threshold_step: float = 0.0099,
-        threshold_samples: int | None = None,
+        threshold_samples: int | None = 10_000,
         targets: str = "clean",
         consistency: float = 0.0,
         balance: bool = False,
@@ -364,7 +375,7 @@ class DACEstimator(BaseDeepClusterer):
         sobel: bool = False,
         optimizer: type = torch.optim.Adam,
         lr: float = 1e-3,
-        max_epochs: int | str = 100,
+        max_epochs: int | str = "auto",
         batch_size: int = 64,
         inference_batch_size: int | None = None,
         callbacks: list | None = None,
@@ -401,10 +412,12 @@ class DACEstimator(BaseDeepClusterer):
             )
 
     def _threshold_factor(self) -> float:
-        """Epochs' share of a threshold step: ``min(1, n_samples / threshold_samples)``, 1 without it."""
+        """An epoch's share of a threshold step: ``n_samples / threshold_samples`` on sets from a tenth of
+        ``threshold_samples`` up to it, else 1 (and 1 with ``threshold_samples=None``)."""
         if self.threshold_samples is None:
             return 1.0
-        return min(1.0, self._n_train / self.threshold_samples)
+        share = self._n_train / self.threshold_samples
+        return share if 1.0 / _MAX_STRETCH <= share < 1.0 else 1.0
 
     def _threshold_step(self) -> float:
         """λ's growth per epoch: ``threshold_step``, times ``_threshold_factor()``."""

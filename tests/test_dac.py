@@ -194,6 +194,27 @@ def test_threshold_samples_scales_the_step_on_small_sets(X):
     assert len(ended.history_) == 12 and ended.history_[-1, "stop"] == "schedule ended (u <= l)"
 
 
+def test_threshold_samples_stretches_at_most_tenfold(X):
+    # 60 samples: threshold_samples=600 stretches 10x; 601 or the default 10,000 would stretch more,
+    # so the schedule keeps one step per epoch
+    assert tiny(threshold_step=0.2, threshold_samples=600, max_epochs=2).fit(X).history_[1, "threshold_shift"] == (
+        pytest.approx(0.02)
+    )
+    for threshold_samples in (601, 10_000):
+        est = tiny(threshold_step=0.2, threshold_samples=threshold_samples, max_epochs=2).fit(X)
+        assert est.history_[1, "threshold_shift"] == pytest.approx(0.2)
+
+
+def test_default_schedule_on_digits_sized_and_mnist_sized_sets():
+    est = DACEstimator()
+    est._n_train = 1797  # digits: 0.0099 * 0.1797 per epoch, the 46 steps over 253 epochs, bound 557
+    assert est._threshold_step() == pytest.approx(0.0099 * 0.1797) and est._n_epochs() == 557
+    est._n_train = 10_000  # MNIST-test: the paper's step per epoch, bound 100
+    assert est._threshold_step() == 0.0099 and est._n_epochs() == 100
+    est._n_train = 999  # under a tenth of threshold_samples: the paper's schedule too
+    assert est._threshold_step() == 0.0099 and est._n_epochs() == 100
+
+
 def test_threshold_samples_leaves_larger_sets_as_they_were(X):
     # 60 samples, threshold_samples=60 or fewer: one step per epoch, the same fit bit for bit
     plain = tiny(max_epochs=3).fit(X)
@@ -204,7 +225,8 @@ def test_threshold_samples_leaves_larger_sets_as_they_were(X):
 
 
 @pytest.mark.parametrize(
-    "threshold_samples, expected", [(None, 100), (30, 100), (60, 100), (300, 500), (10_000, 16_667)]
+    "threshold_samples, expected",
+    [(None, 100), (30, 100), (60, 100), (300, 500), (600, 1000), (601, 100), (10_000, 100)],
 )
 def test_auto_max_epochs_grows_with_the_schedule(X, threshold_samples, expected):
     est = tiny(max_epochs="auto", threshold_samples=threshold_samples)
