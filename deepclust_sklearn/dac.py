@@ -223,9 +223,9 @@ class DACEstimator(BaseDeepClusterer):
         and would make tiny fits slow. ``None``: one step per epoch
         whatever the size (the paper's schedule). Measured on the four dev
         sets it changes (1,440-3,269 samples, seeds 0-4, same host): DAC's
-        ACC 0.901 -> 0.957 on digits, 0.660 -> 0.668 on a 1,440-image
-        20-class set, 0.742 -> 0.759 on digits-PCA-50 vectors, NMI 0.760 ->
-        0.780 on an imbalanced MNIST subset, at 5-7x the time
+        ACC 0.901 -> 0.959 on digits, 0.660 -> 0.668 on a 1,440-image
+        20-class set, 0.742 -> 0.756 on digits-PCA-50 vectors, NMI 0.760 ->
+        0.777 on an imbalanced MNIST subset, at 5-7x the time
         (``docs/experiments.md``).
     targets : {"clean", "same"}, default="clean"
         Which outputs select the pairs. ``"clean"``: the un-augmented
