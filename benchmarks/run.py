@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import time
 
 import numpy as np
@@ -90,10 +91,31 @@ def markdown(method: str, dataset: str, overrides: dict, runs: dict, env: dict) 
     return "\n".join(lines) + "\n"
 
 
+def _augmenter(value: str):
+    """``VectorAugmenter(neighbour=0.5)`` and the like: a class of ``deepclust_sklearn.augment`` with literal
+    keyword arguments, built; ``None`` for any other string."""
+    from deepclust_sklearn import augment
+
+    match = re.fullmatch(r"(\w+)\((.*)\)", value)
+    if not match or match.group(1) not in augment.__all__:
+        return None
+    call = ast.parse(f"f({match.group(2)})", mode="eval").body
+    if call.args:
+        raise SystemExit(f"--set {value}: give the augmenter's arguments by keyword.")
+    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    return getattr(augment, match.group(1))(**kwargs)
+
+
 def parse_overrides(pairs: list[str]) -> dict:
+    """``PARAM=VALUE`` pairs: Python literals, ``torch.optim.<Name>``, or an augmenter call such as
+    ``augment=VectorAugmenter(noise=0.2, mask=0.0, neighbour=0.5)``; anything else stays a string."""
     overrides = {}
     for pair in pairs:
         key, _, value = pair.partition("=")
+        augmenter = _augmenter(value)
+        if augmenter is not None:
+            overrides[key] = augmenter
+            continue
         if value.startswith("torch.optim."):  # an optimiser class by name, e.g. optimizer=torch.optim.RMSprop
             import torch
 

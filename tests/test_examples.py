@@ -3,9 +3,9 @@
 ``examples/quickstart.py`` is the README's first set-up command; running it
 here keeps that command working. It trains the three estimators with their
 defaults on digits (349 s on 2 CPU cores, uncontended, on the host of
-2026-11-30; 174 s on the twice-as-fast host of 2026-12-04; IIC's two inits,
-each nearly the whole 30 epochs on digits, are about half of it), the
-heaviest test in the suite. The other examples train for minutes each or write image files into
+2026-11-30; 174 s on the twice-as-fast host of 2026-12-04, then 114 s
+there as a lone process once DAC's schedule counted samples on small sets:
+DAC 65 s of it, IIC's two inits 33 s), the heaviest test in the suite. The other examples train for minutes each or write image files into
 the checkout, so only the fast ``precomputed_embeddings.py`` joins it, and
 ``image_folder.py`` with ``--quick`` (3 epochs) in a temporary folder.
 """
@@ -51,11 +51,13 @@ def test_quickstart_clusters_digits_with_every_method():
     threads: IIC 0.949 / 0.950 / 0.908 / 0.950, DeepCluster 0.943 / 0.935 /
     0.928 / 0.886, DAC 0.958 / 0.891 / 0.957 / 0.982. Seeds 1 and 2 (native,
     1 thread): IIC 0.948 / 0.960, DeepCluster 0.866 / 0.948, DAC 0.960 /
-    0.969; k-means 0.790-0.793. Broken: untrained networks (lr=1e-12, seed 0)
-    score IIC 0.19 and DAC 0.29, so the bar catches their training failing;
-    DeepCluster's untrained features already give 0.89 (random conv features
-    + PCA-whitening + k-means), so for it the bar checks the pipeline, not
-    the training.
+    0.969; k-means 0.790-0.793. With DAC's schedule counting samples on
+    small sets (``threshold_samples``, 2026-12-04, native, 2 threads): DAC
+    0.953. Broken: untrained networks (lr=1e-12, seed 0) score IIC 0.19 and
+    DAC 0.29, so the bar catches their training failing; DeepCluster's
+    untrained features already give 0.89 (random conv features +
+    PCA-whitening + k-means), so for it the bar checks the pipeline, not the
+    training.
     """
     out = run_example("quickstart.py")
     acc = {name: float(value) for name, value in re.findall(r"^(.+?)\s+ACC (\d\.\d+)\s+NMI", out, flags=re.M)}
