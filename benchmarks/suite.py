@@ -103,6 +103,13 @@ def _digits():
     return load_digits_images()
 
 
+def _digits_pixels():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X.astype(np.float32), y
+
+
 DATASETS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
     "digits": ("sklearn's digits, 1,797 images 8x8", _digits),
     "mnist-test": ("MNIST-test, 10,000 images 28x28", lambda: _idx_set("mnist-test")),
@@ -134,6 +141,14 @@ DATASETS: dict[str, tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]]]] = {
     "mnist-pca50": (
         "MNIST-test pixels as vectors, PCA to 50 dimensions (the MLP path)",
         lambda: (lambda X, y: (_pca(X), y))(*_idx_set("mnist-test")),
+    ),
+    "fashion-pca50": (
+        "Fashion-MNIST-test pixels as vectors, PCA to 50 dimensions (the MLP path on objects, not digits)",
+        lambda: (lambda X, y: (_pca(X), y))(*_idx_set("fashion-mnist-test")),
+    ),
+    "digits-pixels64": (
+        "digits' 64 raw pixel values as vectors, sklearn's load_digits().data as a user would pass it",
+        _digits_pixels,
     ),
     "cifar10-test": (
         "CIFAR-10-test, 10,000 colour images 3x32x32 (the colour issue's)",

@@ -208,8 +208,9 @@ class VectorAugmenter(nn.Module):
         Probability of masking each feature.
     neighbour : float, default=0.0
         Largest step towards the nearest other sample of the batch, as a
-        fraction of the way there (0: off; the default augmenter for vectors
-        uses 1.0, see :func:`default_augmenter`).
+        fraction of the way there (0: off; above 1 the step can pass the
+        neighbour; the default augmenter for vectors uses 1.0 for IIC, 2.0
+        for DeepCluster and 3.0 for DAC, see :func:`default_augmenter`).
 
     Examples
     --------
@@ -275,7 +276,9 @@ def sobel(x: torch.Tensor) -> torch.Tensor:
     return F.conv2d(grey, kernels, padding=1)
 
 
-def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float = 0.0) -> nn.Module:
+def default_augmenter(
+    input_shape: Sequence[int], fill: Sequence[float] | float = 0.0, neighbour: float = 1.0
+) -> nn.Module:
     """Augmentations that fit one sample's shape.
 
     Colour images (3 channels, any size) get the natural-image transforms of
@@ -294,9 +297,15 @@ def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float 
     Other images (grey digits) get :class:`ImageAugmenter`'s defaults from 16
     pixels a side up, and milder geometry below (rotation 15 deg, zoom up to
     1.15), since a 1.4x zoom of an 8x8 digit keeps under 6 pixels of it.
-    Vectors get :class:`VectorAugmenter` with a step of up to the whole way
-    to the nearest other sample of the batch, noise 0.2 and no masking
-    (measured on digits-PCA-50 and MNIST-PCA-50: ``docs/experiments.md``).
+    Vectors get :class:`VectorAugmenter` with a step of up to ``neighbour``
+    times the way to the nearest other sample of the batch, noise 0.2 and no
+    masking (measured on digits-PCA-50 and MNIST-PCA-50: ``docs/experiments.md``).
+    ``neighbour`` concerns vectors only. IIC keeps 1.0, the whole way (it
+    augments both views of a pair, so the two already differ by two draws);
+    DeepCluster passes 2.0 (a uniform point on the segment from the sample
+    to its mirror image through the neighbour) and DAC 3.0: each matches one
+    augmented view to a target taken from the clean sample. Measured on four
+    vector sets, seeds 0-4 (``docs/experiments.md``, "Vectors").
     """
     if len(input_shape) == 3:
         if input_shape[0] == 3:
@@ -314,4 +323,4 @@ def default_augmenter(input_shape: Sequence[int], fill: Sequence[float] | float 
         if min(input_shape[1:]) < 16:
             return ImageAugmenter(rotation=15.0, scale=(1.0, 1.15), fill=fill)
         return ImageAugmenter(fill=fill)
-    return VectorAugmenter(noise=0.2, mask=0.0, neighbour=1.0)
+    return VectorAugmenter(noise=0.2, mask=0.0, neighbour=neighbour)

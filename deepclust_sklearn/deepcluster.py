@@ -405,6 +405,17 @@ class DeepClusterEstimator(BaseDeepClusterer):
     ) -> None:
         self._store_params(locals())
 
+    @staticmethod
+    def _default_augmenter(sample_shape, fill):
+        """The shared default; vectors step up to twice the way to the nearest other sample of the batch.
+
+        Against 1.0: +0.03 to +0.12 ACC on each of four vector sets, seeds 0-4, every seed above k-means
+        (3.0: one seed below k-means on digits-PCA-50; docs/experiments.md).
+        """
+        from .augment import default_augmenter
+
+        return default_augmenter(sample_shape, fill=fill, neighbour=2.0)
+
     def _pseudo_k(self, n_samples: int) -> int:
         if self.n_pseudo_clusters is None:
             return max(self.n_clusters, min(10 * self.n_clusters, n_samples // 10))

@@ -199,6 +199,23 @@ def test_default_augmenter():
     assert (vectors.neighbour, vectors.noise, vectors.mask) == (1.0, 0.2, 0.0)
     aug = default_augmenter((2, 8, 8), fill=[-1.0, 1.0])
     assert aug.fill.reshape(-1).tolist() == [-1.0, 1.0]
+    # neighbour reaches the vector branch only: images are built the same with or without it
+    assert default_augmenter((10,), neighbour=2.0).neighbour == 2.0
+    assert repr(default_augmenter((1, 8, 8), neighbour=2.0)) == repr(default_augmenter((1, 8, 8)))
+
+
+@pytest.mark.parametrize(
+    ("name", "step"), [("IICEstimator", 1.0), ("DACEstimator", 3.0), ("DeepClusterEstimator", 2.0)]
+)
+def test_vector_neighbour_step_per_method(name, step):
+    # IIC augments both views of a pair; DAC and DeepCluster match one augmented view to the clean
+    # sample's target and step past the neighbour (docs/experiments.md, "Vectors")
+    import deepclust_sklearn
+
+    est = getattr(deepclust_sklearn, name)(n_clusters=3, random_state=0)
+    vectors = est._augmenter_factory((10,), mean=0.0, scale=1.0)()
+    assert isinstance(vectors, VectorAugmenter)
+    assert (vectors.neighbour, vectors.noise, vectors.mask) == (step, 0.2, 0.0)
 
 
 # --------------------------------------------------------------- colour path (issue 17)
