@@ -262,6 +262,10 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
       standardised batch to a transformed batch of the same shape; ``fill``
       is the standardised value of a 0 pixel. Default:
       :func:`~deepclust_sklearn.augment.default_augmenter`.
+    - ``_prepare_warm_start(net) -> None``: update a trained net for a
+      warm start on ``_n_train`` samples, e.g. a schedule that depends on
+      the set's size. Call ``super()``, which sets the epochs and whether the
+      last batch is dropped.
     - ``_n_epochs() -> int``: epochs a fit trains (default: ``max_epochs``;
       IIC resolves ``"auto"`` from the training set's size).
     - ``_batch_size() -> int``: samples per training step (default:
@@ -533,8 +537,7 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
                 fit_seed = self._torch_seed()  # drawn once: a RandomState instance advances on every draw
                 seed_torch(fit_seed, device)
                 if continuing:
-                    self._drop_last_if_one_left(self.net_, len(X2d))
-                    self.net_.max_epochs = self._n_epochs()
+                    self._prepare_warm_start(self.net_)
                     self.net_.partial_fit(dataset, None, epochs=self.net_.max_epochs)
                 else:
                     self._input_mean, self._input_scale = channel_stats(X2d, sample_shape)
@@ -547,6 +550,11 @@ class BaseDeepClusterer(ClassNamePrefixFeaturesOutMixin, ClusterMixin, Transform
             raise
         self.history_ = self.net_.history
         return self
+
+    def _prepare_warm_start(self, net) -> None:
+        """Fit a trained net to a warm start on ``self._n_train`` samples: its epochs, its last batch."""
+        self._drop_last_if_one_left(net, self._n_train)
+        net.max_epochs = self._n_epochs()
 
     @staticmethod
     def _drop_last_if_one_left(net, n_samples: int) -> None:

@@ -427,6 +427,14 @@ class DACEstimator(BaseDeepClusterer):
         """λ's growth per epoch: ``threshold_step``, times ``_threshold_factor()``."""
         return self.threshold_step * self._threshold_factor()
 
+    def _prepare_warm_start(self, net) -> None:
+        """λ's step follows the warm start's data and parameters (its size sets ``_threshold_factor``);
+        λ itself continues from the history."""
+        super()._prepare_warm_start(net)
+        step = self._threshold_step()
+        net.schedule = {**net.schedule, "step": step}
+        net.schedule_.step = step
+
     def _n_epochs(self) -> int:
         """``max_epochs``, with ``"auto"`` resolved: ``ceil(100 / _threshold_factor())``."""
         if self.max_epochs != "auto":

@@ -194,6 +194,18 @@ def test_threshold_samples_scales_the_step_on_small_sets(X):
     assert len(ended.history_) == 12 and ended.history_[-1, "stop"] == "schedule ended (u <= l)"
 
 
+def test_warm_start_on_another_size_takes_that_size_step(X):
+    # 60 samples at threshold_samples=300 step 0.04 per epoch; a warm start on 120 steps 0.08 from where λ was
+    est = tiny(threshold_step=0.2, threshold_samples=300, max_epochs=2, warm_start=True).fit(X)
+    est.fit(np.concatenate([X, X + 0.01]))
+    np.testing.assert_allclose(est.history_[:, "threshold_shift"], [0.0, 0.04, 0.12, 0.20])
+    # and back on 60: 0.04 again, also after set_params changes the step (0.1 * 60 / 300 = 0.02)
+    est.fit(X)
+    np.testing.assert_allclose(est.history_[-2:, "threshold_shift"], [0.24, 0.28])
+    est.set_params(threshold_step=0.1).fit(X)
+    np.testing.assert_allclose(est.history_[-2:, "threshold_shift"], [0.30, 0.32])
+
+
 def test_threshold_samples_stretches_at_most_tenfold(X):
     # 60 samples: threshold_samples=600 stretches 10x; 601 or the default 10,000 would stretch more,
     # so the schedule keeps one step per epoch
