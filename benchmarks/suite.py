@@ -221,7 +221,7 @@ def _selection_loss(est) -> float | None:
 
 # variant switches the suite handles itself (they are not estimator parameters): the paper-vs-default
 # comparisons of docs/methods.md
-SUITE_SWITCHES = {"head_affine": "dac", "crop_flip": "deepcluster"}
+SUITE_SWITCHES = {"head_affine": "dac", "crop_flip": "deepcluster", "shared_augment": "dac"}
 
 
 def estimator_class(method: str, overrides: dict) -> type:
@@ -231,6 +231,8 @@ def estimator_class(method: str, overrides: dict) -> type:
     ``crop_flip=True`` (DeepCluster): grey images are augmented as the paper augments ImageNet, random
     crops (zoom 1-2, so 25-100% of the area, at a random shift) and horizontal flips, with no rotation or
     brightness/contrast jitter, instead of the default rotation/zoom/jitter augmenter.
+    ``shared_augment=True`` (DAC): grey images get the augmenter IIC and DeepCluster use
+    (:func:`~deepclust_sklearn.augment.default_augmenter`) instead of DAC's light warp.
     """
     from deepclust_sklearn import DACEstimator, DeepClusterEstimator, IICEstimator
     from deepclust_sklearn.augment import ImageAugmenter
@@ -261,6 +263,15 @@ def estimator_class(method: str, overrides: dict) -> type:
                 return DeepClusterEstimator._default_augmenter(sample_shape, fill)
 
         return DeepClusterCropFlip
+    if overrides.get("shared_augment"):
+        from deepclust_sklearn.augment import default_augmenter
+
+        class DACSharedAugment(DACEstimator):
+            @staticmethod
+            def _default_augmenter(sample_shape, fill):
+                return default_augmenter(sample_shape, fill=fill, neighbour=3.0)
+
+        return DACSharedAugment
     return cls
 
 
