@@ -269,7 +269,9 @@ def estimator_class(method: str, overrides: dict) -> type:
         class DACSharedAugment(DACEstimator):
             @staticmethod
             def _default_augmenter(sample_shape, fill):
-                return default_augmenter(sample_shape, fill=fill, neighbour=3.0)
+                if len(sample_shape) == 3:
+                    return default_augmenter(sample_shape, fill=fill)
+                return DACEstimator._default_augmenter(sample_shape, fill)  # vectors: DAC's own step
 
         return DACSharedAugment
     return cls
