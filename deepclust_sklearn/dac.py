@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseDeepClusterer, ResumableNet
+from ._schedules import _CosineLR, _user_sets_the_rate
 from .losses import DACLoss
 from .networks import ClusteringNet, DACHead
 
@@ -274,6 +275,19 @@ class DACEstimator(BaseDeepClusterer):
         network's parameters with ``lr``.
     lr : float, default=1e-3
         Learning rate.
+    lr_schedule : {"auto", "cosine", "constant"}, default="auto"
+        ``"cosine"`` anneals the learning rate from ``lr`` towards 0 over the
+        threshold schedule's epochs :math:`T` (46 with the paper's constants;
+        more where ``threshold_samples`` stretches it; at most
+        ``max_epochs``): epoch ``e`` trains with
+        ``lr * (1 + cos(pi * e / T)) / 2``, recorded as ``lr`` in the
+        history (the callback is ``"lr_schedule"`` in ``net_.callbacks_``,
+        shared with :class:`~deepclust_sklearn.IICEstimator`). ``"auto"``:
+        cosine, unless ``callbacks`` hold a skorch ``LRScheduler`` (yours
+        decides). ``"constant"`` keeps ``lr``, the paper's setting. With a
+        constant rate the partition drifts from epoch to epoch until the
+        last one, whose state is kept; the cosine settles it
+        (``docs/experiments.md``, "DAC: a cosine learning rate").
     max_epochs : int or "auto", default="auto"
         Upper bound on epochs; the schedule ends first. ``"auto"``: 100,
         divided by ``threshold_samples``' factor (``n_samples /
@@ -343,6 +357,7 @@ class DACEstimator(BaseDeepClusterer):
         "threshold_step": [Interval(Real, 0, None, closed="neither")],
         "threshold_samples": [Interval(Integral, 1, None, closed="left"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "lr_schedule": [StrOptions({"auto", "cosine", "constant"})],
         "targets": [StrOptions({"same", "clean"})],
         "consistency": [Interval(Real, 0, None, closed="left")],
         "balance": ["boolean"],
@@ -375,6 +390,7 @@ class DACEstimator(BaseDeepClusterer):
         sobel: bool = False,
         optimizer: type = torch.optim.Adam,
         lr: float = 1e-3,
+        lr_schedule: str = "auto",
         max_epochs: int | str = "auto",
         batch_size: int = 64,
         inference_batch_size: int | None = None,
@@ -440,6 +456,22 @@ class DACEstimator(BaseDeepClusterer):
         if self.max_epochs != "auto":
             return self.max_epochs
         return math.ceil(_AUTO_MAX_EPOCHS / self._threshold_factor() - 1e-9)
+
+    def _schedule_epochs(self) -> int:
+        """Epochs until the threshold schedule ends (``u(λ) <= l(λ)``), at most ``_n_epochs()``: the
+        length the learning rate's cosine spans."""
+        schedule = _DACSchedule(self.upper, self.lower, self.lower_rate, self._threshold_step())
+        epochs = 0
+        while not schedule.done and epochs < self._n_epochs():
+            schedule.advance()
+            epochs += 1
+        return max(epochs, 1)
+
+    def _method_callbacks(self) -> list:
+        """The cosine learning-rate decay over the schedule's epochs, unless the rate is constant or the user's."""
+        if _user_sets_the_rate(self.lr_schedule, self.callbacks) or self.lr_schedule == "constant":
+            return []
+        return [("lr_schedule", _CosineLR(self.lr, self._schedule_epochs()))]
 
     def _net_kwargs(self, sample_shape) -> dict:
         return dict(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback
 
 from ._base import BaseDeepClusterer, ResumableNet
+from ._schedules import _cosine, _CosineLR, _user_sets_the_rate
 from .losses import IICLoss
 from .networks import ClusteringNet
 
@@ -23,11 +23,6 @@ _AUTO_EPOCHS = (30, 100)  # max_epochs="auto": 30 epochs, more when they make fe
 _AUTO_BATCH = (16, 128)  # batch_size="auto": at most the default 128, fewer for 1,000 steps, at least 16
 _OVERCLUSTER_FACTOR = 5  # overcluster="auto": 5 * n_clusters outputs ...
 _MIN_SAMPLES_PER_OVERCLUSTER = 100  # ... when the data hold 100 samples per over-cluster
-
-
-def _cosine(start: float, end: float, epoch: int, t_max: int) -> float:
-    r"""Cosine interpolation :math:`end + (start - end)(1 + \cos(\pi e / T)) / 2` at epoch :math:`e`."""
-    return end + (start - end) * (1.0 + math.cos(math.pi * epoch / t_max)) / 2.0
 
 
 def _last_subhead_losses(history) -> list | None:
@@ -55,26 +50,6 @@ class _CosineEntropyWeight(Callback):
         weight = _cosine(self.start, self.end, len(net.history) - 1, self.t_max)
         net.criterion_.entropy_weight = weight
         net.history.record("entropy_weight", weight)
-
-
-class _CosineLR(Callback):
-    r"""Cosine learning-rate annealing as a function of the epoch index alone.
-
-    Epoch :math:`e` trains with :math:`\eta_e = \eta_0 (1 + \cos(\pi e / T)) / 2`,
-    the closed form of torch's ``CosineAnnealingLR``. Unlike a stateful
-    scheduler it needs nothing but the history's length, so a resumed fit
-    picks up the same rate. The rate is recorded as ``lr`` in the history.
-    """
-
-    def __init__(self, lr: float, t_max: int) -> None:
-        self.lr = lr
-        self.t_max = t_max
-
-    def on_epoch_begin(self, net, **kwargs):
-        rate = _cosine(self.lr, 0.0, len(net.history) - 1, self.t_max)
-        for group in net.optimizer_.param_groups:
-            group["lr"] = rate
-        net.history.record("lr", rate)
 
 
 class _IICNet(ResumableNet):
@@ -442,12 +417,7 @@ class IICEstimator(BaseDeepClusterer):
         self._store_params(locals())
 
     def _method_callbacks(self) -> list:
-        user_schedules = [cb for cb in self.callbacks or [] if isinstance(cb, LRScheduler)]
-        if user_schedules and self.lr_schedule == "cosine":
-            raise ValueError(
-                "lr_schedule='cosine' and an LRScheduler in callbacks would both set the learning rate; "
-                "pass lr_schedule='constant' (or 'auto') to use your LRScheduler."
-            )
+        user_schedules = _user_sets_the_rate(self.lr_schedule, self.callbacks)
         n_epochs = self._n_epochs()
         steps = self._steps_per_epoch() * n_epochs
         callbacks = []
