@@ -551,6 +551,7 @@ BAD_PARAMS = {
         "consistency": real_param(0),
         "balance": _NOT_BOOL,
         "views": int_param(1),
+        "lr_schedule": st.sampled_from(["linear", None, 1, "Cosine"]),
     },
     "DeepCluster": {
         **_DEEP_PARAMS,

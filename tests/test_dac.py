@@ -160,6 +160,7 @@ def test_upper_must_exceed_lower(X):
         ("head_layers", 0, "The 'head_layers' parameter"),
         ("threshold_samples", 0, "The 'threshold_samples' parameter"),
         ("max_epochs", "long", "The 'max_epochs' parameter"),
+        ("lr_schedule", "linear", "The 'lr_schedule' parameter"),
     ],
 )
 def test_parameter_validation(X, name, value, msg):
@@ -262,3 +263,46 @@ def test_colour_images_get_the_shared_colour_augmenter_and_grey_ones_dacs_own():
     assert colour.flip and colour.p_grey == 0.2 and colour.saturation == 0.4 and colour.rotation == 0.0
     grey = DACEstimator._default_augmenter((1, 28, 28), 0.0)
     assert not grey.flip and grey.p_grey == 0.0 and grey.rotation == 10.0 and grey.p_rotation == 1.0
+
+
+def test_cosine_learning_rate_spans_the_threshold_schedule(X):
+    # threshold_step=0.2 ends the schedule after 3 epochs (see above): the cosine spans those 3, not max_epochs=10
+    est = tiny(lr_schedule="cosine", threshold_step=0.2, max_epochs=10).fit(X)
+    expected = [0.01 * (1 + np.cos(np.pi * e / 3)) / 2 for e in range(3)]  # 0.01, 0.0075, 0.0025
+    np.testing.assert_allclose(est.history_[:, "lr"], expected)
+    assert "lr_schedule" in dict(est.net_.callbacks_)
+    assert all(group["lr"] == pytest.approx(expected[-1]) for group in est.net_.optimizer_.param_groups)
+    # max_epochs before the schedule's end: the cosine spans max_epochs (here 4 of the 46-epoch schedule)
+    capped = tiny(lr_schedule="cosine", max_epochs=4).fit(X)
+    np.testing.assert_allclose(capped.history_[:, "lr"], [0.01 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)])
+
+
+def test_cosine_schedule_length_follows_threshold_samples():
+    est = DACEstimator(lr_schedule="cosine")
+    for n_train, epochs in ((10_000, 46), (60_000, 46), (1797, 253), (999, 46)):
+        est._n_train = n_train
+        assert est._schedule_epochs() == epochs
+    est.set_params(max_epochs=20)
+    assert est._schedule_epochs() == 20
+
+
+def test_the_default_constant_rate_trains_as_before(X):
+    est = tiny(max_epochs=3).fit(X)
+    assert "lr_schedule" not in dict(est.net_.callbacks_) and "lr" not in est.history_[-1]
+    assert all(group["lr"] == 0.01 for group in est.net_.optimizer_.param_groups)
+    # the cosine's first epoch trains at lr too, so the first epochs agree; later ones differ
+    cosine = tiny(max_epochs=3, lr_schedule="cosine").fit(X)
+    assert cosine.history_[0, "train_loss"] == est.history_[0, "train_loss"]
+    assert cosine.history_[-1, "train_loss"] != est.history_[-1, "train_loss"]
+
+
+def test_a_user_lr_scheduler_sets_the_rate_and_clashes_with_cosine(X):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import StepLR
+
+    user = [LRScheduler(policy=StepLR, step_size=1, gamma=0.5)]
+    est = tiny(max_epochs=2, callbacks=user).fit(X)
+    assert "lr_schedule" not in dict(est.net_.callbacks_)
+    assert all(group["lr"] == pytest.approx(0.01 * 0.5**2) for group in est.net_.optimizer_.param_groups)
+    with pytest.raises(ValueError, match="lr_schedule='cosine' and an LRScheduler in callbacks"):
+        tiny(lr_schedule="cosine", callbacks=user).fit(X)
